@@ -1,0 +1,45 @@
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import jupyter from '@jupyter/eslint-plugin';
+import prettierRecommended from 'eslint-plugin-prettier/recommended';
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules',
+      'lib',
+      'coverage',
+      '**/*.d.ts',
+      'python-shim',
+      '.venv',
+      '.testbed',
+      'ui-tests',
+      'bench',
+      '*.config.js',
+      '*.config.mjs',
+      'babel.config.js',
+      'style/index.js'
+    ]
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  jupyter.configs.recommended,
+  {
+    files: ['src/**/*.{ts,tsx}'],
+    languageOptions: {
+      parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname }
+    },
+    rules: {
+      '@typescript-eslint/naming-convention': [
+        'error',
+        { selector: 'interface', format: ['PascalCase'], custom: { regex: '^I[A-Z]', match: true } }
+      ],
+      '@typescript-eslint/no-explicit-any': 'off',
+      '@typescript-eslint/no-unused-vars': ['warn', { args: 'none' }],
+      curly: ['error', 'all'],
+      eqeqeq: 'error',
+      'prefer-arrow-callback': 'error'
+    }
+  },
+  prettierRecommended
+);
