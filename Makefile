@@ -1,0 +1,44 @@
+# The two commands the README promises: `make demo` and `make test`. Everything else is a step of them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+.PHONY: help setup build demo test lint testbed-up testbed-down testbed-reset bench screenshots clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+setup: ## install everything a fresh machine needs (idempotent; WITH_UI=0 skips Chromium and ui-tests)
+	bash scripts/setup.sh
+
+build: setup ## rebuild the frontend into the Python package
+	npm run build
+
+demo: ## set up, start the Rucio testbed and JupyterLab with the extension (Ctrl-C stops both)
+	WITH_UI=0 bash scripts/setup.sh
+	bash scripts/demo.sh
+
+test: ## lint, jest, pytest (unit + testbed integration) and Chromium UI tests; last line "N passed, N failed"
+	bash scripts/test.sh
+
+lint: setup ## eslint, prettier, ruff
+	npm run lint:check
+	.venv/bin/ruff check python-shim testbed bench
+	.venv/bin/ruff format --check python-shim testbed bench
+
+testbed-up: ## start the local Rucio testbed in the background (idempotent)
+	bash testbed/up.sh
+
+testbed-down: ## stop the testbed
+	bash testbed/down.sh
+
+testbed-reset: ## stop the testbed and delete its database, storage and credentials
+	bash testbed/reset.sh
+
+bench: setup testbed-up ## run the benchmarks and rewrite the table in bench/README.md
+	.venv/bin/python bench/run.py
+
+screenshots: setup testbed-up ## refresh the README's images in docs/images/
+	bash scripts/screenshots.sh
+
+clean: ## remove build output (keeps virtualenvs and the testbed)
+	rm -rf lib tsconfig.tsbuildinfo python-shim/jupyterlab_datalake/labextension test-results

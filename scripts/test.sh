@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make test`: lint, Jest, pytest (unit + integration against the real testbed) and Playwright in Debian's
+# Chromium against a real JupyterLab. Starts the testbed itself (and stops it again if it started it).
+# Every stage runs even when an earlier one failed; the last line is "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+RESULTS=$ROOT/test-results
+rm -rf "$RESULTS"; mkdir -p "$RESULTS"
+export PATH=$ROOT/.venv/bin:$PATH
+log() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+log "Set-up"
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+: > "$RESULTS/checks.txt"   # one line per lint check: "<name> <pass|fail>"
+check() {
+  local name=$1; shift
+  if "$@"; then echo "$name pass" >> "$RESULTS/checks.txt"; else echo "$name fail" >> "$RESULTS/checks.txt"; fi
+}
+
+log "Lint"
+check eslint+prettier npm run --silent lint:check
+check ruff-check ruff check python-shim testbed bench
+check ruff-format ruff format --check python-shim testbed bench
+
+log "Jest"
+npx jest --ci --json --outputFile="$RESULTS/jest.json" 2>&1 | tail -n 40
+
+log "Testbed"
+started_testbed=0
+curl -sf "http://127.0.0.1:${TESTBED_PORT:-8480}/ping" >/dev/null || started_testbed=1
+bash testbed/up.sh || echo "testbed fail" >> "$RESULTS/checks.txt"
+stop_testbed() { [ "$started_testbed" = 1 ] && bash testbed/down.sh >/dev/null 2>&1; }
+trap stop_testbed EXIT
+
+log "pytest (unit + integration)"
+(cd python-shim && DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q -p no:cacheprovider \
+  --junitxml="$RESULTS/pytest.xml" 2>&1 | tail -n 40)
+
+log "Playwright (Chromium) UI tests"
+(cd ui-tests && CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/playwright.json" \
+  npx playwright test --reporter=list,json 2>&1 | tail -n 60) \
+  || { echo "--- jupyter server log (tail)"; tail -n 40 ui-tests/jupyter-server.log 2>/dev/null; }
+
+python3 scripts/summarize_tests.py "$RESULTS"

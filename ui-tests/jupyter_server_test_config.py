@@ -1,0 +1,21 @@
+"""JupyterLab server for the browser tests: galata's test settings plus the testbed's extension config.
+
+Never use this configuration in production: it disables authentication for the galata helpers.
+"""
+
+import json
+import os
+from pathlib import Path
+
+from jupyterlab.galata import configure_jupyter_server
+
+c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
+configure_jupyter_server(c)
+c.ServerApp.ip = "127.0.0.1"
+c.ServerApp.port = int(os.environ.get("UI_TESTS_PORT", "8899"))
+c.ServerApp.allow_root = True
+
+# The testbed wrote the extension's configuration: instance "testbed", site HUB, mounts, alice's rucio.cfg.
+testbed = Path(os.environ.get("TESTBED_DIR", Path(__file__).resolve().parent.parent / ".testbed"))
+for trait, value in json.loads((testbed / "jupyter_server_config.json").read_text())["DatalakeApp"].items():
+    setattr(c.DatalakeApp, trait, value)
