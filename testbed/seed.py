@@ -1,0 +1,260 @@
+"""Seed the testbed: accounts, RSEs, quotas and demo data.
+
+Runs once, right after the DB bootstrap, in-process through rucio.gateway (the layer the
+REST endpoints call, permission checks included) as root. In-process because registering
+100,000 files over HTTP against one SQLite-backed gunicorn worker would take minutes.
+Needs RUCIO_CONFIG pointing at the server config; `seed.py TESTBED_DIR`.
+"""
+
+from __future__ import annotations
+
+import configparser
+import hashlib
+import os
+import sys
+import time
+import zlib
+from itertools import permutations
+from pathlib import Path
+from typing import Any
+
+from rucio.gateway import (
+    account,
+    account_limit,
+    did,
+    identity,
+    meta_conventions,
+    replica,
+    rse,
+    rule,
+    scope,
+)
+from rucio.rse import rsemanager
+
+ISSUER = "root"
+ALICE = "alice"
+DEMO_SCOPE = "demo"
+
+# name -> (site, QoS class). Hub-side RSEs are where notebooks read from.
+RSES: dict[str, tuple[str, str]] = {
+    "HUB-FAST": ("HUB", "FAST"),
+    "HUB-CHEAP": ("HUB", "CHEAP-ANALYSIS"),
+    "LAKE-SAFE": ("LAKE", "SAFE"),
+    "LAKE-OPPORTUNISTIC": ("LAKE", "OPPORTUNISTIC"),
+    "FAR-FAST": ("FAR", "FAST"),
+}
+SOURCE_RSE = "LAKE-SAFE"
+# 10 TB: big enough to never bind, and finite so limits do not serialise as JSON Infinity.
+QUOTA_BYTES = 10 * 10**12
+
+LOFAR_DATASETS = 3
+FILES_PER_DATASET = 4
+# Sizes from a few KiB to a few MiB; 3 datasets x ~3.3 MiB stay well under 20 MiB.
+FILE_SIZES = (4 * 1024, 96 * 1024, 700 * 1024, 2560 * 1024)
+BIG_DATASET = "big-100k"
+BIG_FILES = 100_000
+# The API caps an attachment at 1000 DIDs, and Rucio's OR-of-DIDs queries hit SQLite's
+# expression depth limit (1000) well before that.
+CHUNK = 300
+
+
+def adler32_hex(data: bytes) -> str:
+    return f"{zlib.adler32(data) & 0xFFFFFFFF:08x}"
+
+
+def log(msg: str) -> None:
+    print(f"seed: {msg}", flush=True)
+
+
+def seed_accounts(alice_password: str) -> None:
+    account.add_account(ALICE, "USER", "alice@localhost", issuer=ISSUER)
+    identity.add_account_identity(
+        identity_key=ALICE,
+        id_type="USERPASS",
+        account=ALICE,
+        email="alice@localhost",
+        issuer=ISSUER,
+        password=alice_password,
+        default=True,
+    )
+    scope.add_scope(f"user.{ALICE}", ALICE, issuer=ISSUER)
+    scope.add_scope(DEMO_SCOPE, "root", issuer=ISSUER)
+    # Rucio validates a dataset's `datatype` against the metadata conventions table.
+    meta_conventions.add_key("datatype", "ALL", issuer=ISSUER)
+    for value in ("RAW", "SIM"):
+        meta_conventions.add_value("datatype", value, issuer=ISSUER)
+
+
+def seed_rses(storage: Path) -> None:
+    domains = {
+        "wan": {
+            "read": 1,
+            "write": 1,
+            "delete": 1,
+            "third_party_copy_read": 1,
+            "third_party_copy_write": 1,
+        },
+        "lan": {"read": 1, "write": 1, "delete": 1},
+    }
+    for name, (site, qos) in RSES.items():
+        prefix = storage / name
+        prefix.mkdir(parents=True, exist_ok=True)
+        rse.add_rse(name, issuer=ISSUER, deterministic=True, rse_type="DISK")
+        rse.add_protocol(
+            name,
+            issuer=ISSUER,
+            data={
+                "scheme": "file",
+                "hostname": "localhost",
+                "port": 0,
+                "prefix": f"{prefix}/",
+                "impl": "rucio.rse.protocols.posix.Default",
+                "domains": domains,
+            },
+        )
+        rse.update_rse(name, {"qos_class": qos}, issuer=ISSUER)
+        # lfn2pfn as an RSE attribute, so clients (which do not read the server's
+        # [policy] default) compute the same PFNs as the server.
+        for key, value in (("site", site), ("QOS", qos), ("lfn2pfn_algorithm", "identity")):
+            rse.add_rse_attribute(name, key, value, issuer=ISSUER)
+        for acct in (ALICE, "root"):
+            account_limit.set_local_account_limit(acct, name, QUOTA_BYTES, issuer=ISSUER)
+    # Same site is closer than another site; transfers need a distance for every pair.
+    for src, dst in permutations(RSES, 2):
+        distance = 1 if RSES[src][0] == RSES[dst][0] else 2
+        rse.add_distance(src, dst, issuer=ISSUER, distance=distance)
+
+
+def file_paths(names: list[str]) -> dict[str, Path]:
+    """Local paths on the source RSE where Rucio expects each file (deterministic PFNs)."""
+    info = rsemanager.get_rse_info(SOURCE_RSE)
+    lfns = [{"scope": DEMO_SCOPE, "name": n} for n in names]
+    pfns = rsemanager.lfns2pfns(info, lfns, operation="write", scheme="file")
+    proto = rsemanager.create_protocol(info, "write", "file")
+    return {n: Path(proto.pfn2path(pfns[f"{DEMO_SCOPE}:{n}"])) for n in names}
+
+
+def seed_lofar() -> int:
+    rng = os.urandom
+    total = 0
+    datasets = []
+    for i in range(LOFAR_DATASETS):
+        ds = f"lofar-obs-sb{i:03d}"
+        names = [f"{ds}.f{j}.h5" for j in range(FILES_PER_DATASET)]
+        paths = file_paths(names)
+        files: list[dict[str, Any]] = []
+        for name, size in zip(names, FILE_SIZES, strict=True):
+            data = rng(size)
+            paths[name].parent.mkdir(parents=True, exist_ok=True)
+            paths[name].write_bytes(data)
+            total += size
+            files.append(
+                {
+                    "scope": DEMO_SCOPE,
+                    "name": name,
+                    "bytes": size,
+                    "adler32": adler32_hex(data),
+                    "md5": hashlib.md5(data).hexdigest(),
+                }
+            )
+        replica.add_replicas(SOURCE_RSE, files, issuer=ISSUER)
+        did.add_did(
+            DEMO_SCOPE,
+            ds,
+            "DATASET",
+            issuer=ISSUER,
+            meta={"datatype": "RAW", "project": "lofar", "run_number": 100 + i},
+        )
+        attachment = {"dids": [{"scope": DEMO_SCOPE, "name": f["name"]} for f in files]}
+        did.attach_dids(DEMO_SCOPE, ds, attachment, issuer=ISSUER)
+        datasets.append({"scope": DEMO_SCOPE, "name": ds})
+    did.add_did(
+        DEMO_SCOPE,
+        "lofar-obs",
+        "CONTAINER",
+        issuer=ISSUER,
+        meta={"datatype": "RAW", "project": "lofar"},
+    )
+    did.attach_dids(DEMO_SCOPE, "lofar-obs", {"dids": datasets}, issuer=ISSUER)
+    # Custodial copy: root's rule pins the demo data on LAKE-SAFE.
+    rule.add_replication_rule(
+        dids=[{"scope": DEMO_SCOPE, "name": "lofar-obs"}],
+        copies=1,
+        rse_expression=SOURCE_RSE,
+        weight=None,
+        lifetime=None,
+        grouping="DATASET",
+        account="root",
+        locked=False,
+        subscription_id=None,
+        source_replica_expression=None,
+        activity=None,
+        notify=None,
+        purge_replicas=False,
+        ignore_availability=False,
+        comment="testbed: custodial copy of the demo data",
+        ask_approval=False,
+        asynchronous=False,
+        delay_injection=None,
+        priority=3,
+        split_container=False,
+        meta=None,
+        issuer=ISSUER,
+    )
+    return total
+
+
+def seed_big() -> None:
+    """100,000 registered files for paging/streaming tests; no bytes on disk.
+
+    Checksums are those of the one-line content `<name>\\n`, so the catalogue is
+    self-consistent; transfers of these files fail (no source bytes) by design.
+    """
+    did.add_did(
+        DEMO_SCOPE,
+        BIG_DATASET,
+        "DATASET",
+        issuer=ISSUER,
+        meta={"datatype": "SIM", "project": "bench", "run_number": 9},
+    )
+    for start in range(0, BIG_FILES, CHUNK):
+        files = []
+        for k in range(start, min(start + CHUNK, BIG_FILES)):
+            name = f"{BIG_DATASET}.f{k:06d}"
+            content = f"{name}\n".encode()
+            files.append(
+                {
+                    "scope": DEMO_SCOPE,
+                    "name": name,
+                    "bytes": len(content),
+                    "adler32": adler32_hex(content),
+                    "md5": hashlib.md5(content).hexdigest(),
+                }
+            )
+        # Attaching with an RSE registers the replicas and the attachment in one call.
+        did.attach_dids(
+            DEMO_SCOPE, BIG_DATASET, {"rse": SOURCE_RSE, "dids": files}, issuer=ISSUER
+        )
+
+
+def main() -> None:
+    tb = Path(sys.argv[1]).resolve()
+    # Read from the 0600 client config rather than argv, which any local user can see.
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(tb / "rucio.cfg")
+    alice_password = cfg.get("client", "password")
+    t0 = time.monotonic()
+    seed_accounts(alice_password)
+    seed_rses(tb / "storage")
+    log(f"accounts and RSEs in {time.monotonic() - t0:.1f} s")
+    t1 = time.monotonic()
+    total = seed_lofar()
+    log(f"demo:lofar-obs ({total / 2**20:.1f} MiB) in {time.monotonic() - t1:.1f} s")
+    t2 = time.monotonic()
+    seed_big()
+    log(f"demo:{BIG_DATASET} ({BIG_FILES} files) in {time.monotonic() - t2:.1f} s")
+    log(f"done in {time.monotonic() - t0:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
