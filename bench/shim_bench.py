@@ -1,0 +1,263 @@
+"""Benchmarks of the shim against the real testbed, each measured side by side in one run.
+
+A Jupyter server with the extension is started with its Rucio URL pointed at `rucio_proxy.py`, which
+forwards to the testbed's Rucio while counting calls and, for one benchmark, adding latency.
+"""
+
+import asyncio
+import configparser
+import contextlib
+import json
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTBED = Path(os.environ.get("TESTBED_DIR", ROOT / ".testbed"))
+VENV_BIN = ROOT / ".venv" / "bin"
+BIG = "demo:big-100k"
+SMALL = "demo:lofar-obs-sb000"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, headers: dict[str, str] | None = None, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, headers=headers, timeout=2).status_code < 500:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {seconds} s")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+@contextlib.contextmanager
+def servers() -> Iterator[dict[str, object]]:
+    """Proxy in front of Rucio, and a Jupyter server whose extension talks to Rucio through it."""
+    config = json.loads((TESTBED / "jupyter_server_config.json").read_text())
+    instance = config["DatalakeApp"]["instances"][0]
+    rucio_url = instance["rucio_url"]
+    proxy_port, lab_port = free_port(), free_port()
+    proxy_url = f"http://127.0.0.1:{proxy_port}"
+    instance["rucio_url"] = instance["auth_url"] = proxy_url
+    token = secrets.token_hex(16)
+    with tempfile.TemporaryDirectory() as tmp:
+        config_path = Path(tmp) / "jupyter_server_config.json"
+        config_path.write_text(json.dumps(config))
+        proxy = subprocess.Popen(
+            [sys.executable, str(ROOT / "bench" / "rucio_proxy.py"), rucio_url, str(proxy_port)]
+        )
+        server = subprocess.Popen(
+            [str(VENV_BIN / "jupyter"), "server", "--no-browser", "--allow-root",
+             "--ip=127.0.0.1", f"--port={lab_port}", f"--config={config_path}",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}"],
+            stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "server.log", "w"),  # noqa: SIM115
+        )
+        try:
+            wait_for(f"{proxy_url}/ping")
+            base = f"http://127.0.0.1:{lab_port}"
+            headers = {"Authorization": f"token {token}"}
+            wait_for(f"{base}/api/status", headers)
+            yield {"base": base, "headers": headers, "proxy": proxy_url, "rucio": rucio_url,
+                   "server_pid": server.pid}
+        finally:
+            for process in (server, proxy):
+                process.terminate()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(10)
+
+
+def rucio_token(rucio_url: str) -> str:
+    parser = configparser.ConfigParser()
+    parser.read(TESTBED / "rucio.cfg")
+    client = parser["client"]
+    response = httpx.get(
+        f"{rucio_url}/auth/userpass",
+        headers={"X-Rucio-Account": client["account"], "X-Rucio-Username": client["username"],
+                 "X-Rucio-Password": client["password"]},
+    )
+    response.raise_for_status()
+    return response.headers["X-Rucio-Auth-Token"]
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def timed(call) -> float:  # noqa: ANN001 (any zero-argument callable)
+    start = time.perf_counter()
+    call()
+    return time.perf_counter() - start
+
+
+def bench_first_page(env: dict, client: httpx.Client) -> dict[str, float]:
+    url = f"{env['base']}/datalake/did/children"
+    params = {"did": BIG, "limit": 100}
+    cold = timed(lambda: client.get(url, params=params).raise_for_status())
+    warm = [timed(lambda: client.get(url, params=params).raise_for_status()) for _ in range(10)]
+    rows = len(client.get(url, params=params).json()["items"])
+    return {"first_page_cold_ms": cold * 1000, "first_page_median_ms": median_ms(warm),
+            "first_page_rows": rows}
+
+
+def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
+    """One DID lookup via the shim vs the same lookup straight to Rucio (interleaved, 40 each)."""
+    token = rucio_token(env["rucio"])
+    scope, name = SMALL.split(":")
+    direct_url = f"{env['rucio']}/dids/{scope}/{name}"
+    shim_url = f"{env['base']}/datalake/did"
+    direct, shim = [], []
+    for _ in range(40):
+        direct.append(timed(lambda: httpx.get(direct_url, headers={"X-Rucio-Auth-Token": token})
+                            .raise_for_status()))
+        shim.append(timed(lambda: client.get(shim_url, params={"did": SMALL}).raise_for_status()))
+    httpx.post(f"{env['proxy']}/_proxy/reset")
+    client.get(shim_url, params={"did": SMALL}).raise_for_status()
+    calls = httpx.get(f"{env['proxy']}/_proxy/stats").json()["total"]
+    return {"small_direct_ms": median_ms(direct), "small_shim_ms": median_ms(shim),
+            "small_ratio": statistics.median(shim) / statistics.median(direct),
+            "small_rucio_calls_per_request": calls}
+
+
+def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
+    """Bytes the browser reads per progress update, for a 4-file and a 100k-file staging.
+
+    The 100k staging starts in a day (delay_injection), so the testbed is not asked to create 100k
+    locks; its progress document is what a browser polls. Compared with the raw per-file replica
+    list of the same dataset, which is what a per-file poller (rucio-jupyterlab) resends.
+    """
+    result: dict[str, float] = {}
+    created: list[str] = []
+    try:
+        for label, did in (("small", SMALL), ("big", BIG)):
+            response = client.post(f"{env['base']}/datalake/stagings",
+                                   json={"dids": [did], "qos": "CHEAP-ANALYSIS", "lifetime": 3600,
+                                         "start_in": 86400})
+            response.raise_for_status()
+            staging = response.json()["stagings"][0]
+            created.append(staging["id"])
+            one = client.get(f"{env['base']}/datalake/stagings/{staging['id']}")
+            result[f"update_bytes_{label}"] = len(one.content)
+            result[f"files_{label}"] = one.json()["files_total"] or 0
+        # Calls per poll: five tabs poll the aggregated list for 12 s.
+        httpx.post(f"{env['proxy']}/_proxy/reset")
+        polls = 0
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            for _ in range(5):
+                client.get(f"{env['base']}/datalake/stagings").raise_for_status()
+                polls += 1
+            time.sleep(1)
+        stats = httpx.get(f"{env['proxy']}/_proxy/stats").json()
+        rule_polls = sum(n for key, n in stats["calls"].items() if key.startswith("GET /rules/{id}"))
+        result["browser_polls"] = polls
+        result["rucio_calls_during_polls"] = stats["total"]
+        result["rucio_rule_gets"] = rule_polls
+        result["rucio_calls_per_rule_poll"] = stats["total"] / max(rule_polls, 1)
+        result["list_bytes"] = len(client.get(f"{env['base']}/datalake/stagings").content)
+    finally:
+        for rule_id in created:
+            client.delete(f"{env['base']}/datalake/stagings/{rule_id}")
+    token = rucio_token(env["rucio"])
+    scope, name = BIG.split(":")
+    raw = 0
+    with httpx.stream("POST", f"{env['rucio']}/replicas/list",
+                      headers={"X-Rucio-Auth-Token": token, "Accept": "application/x-json-stream"},
+                      json={"dids": [{"scope": scope, "name": name}], "schemes": ["file"]},
+                      timeout=300) as response:
+        for chunk in response.iter_raw():
+            raw += len(chunk)
+    result["per_file_list_bytes_big"] = raw
+    return result
+
+
+def bench_paths(env: dict, client: httpx.Client) -> dict[str, float]:
+    """All 100k entries through the shim's paths stream vs Rucio's own list_replicas stream."""
+    token = rucio_token(env["rucio"])
+    scope, name = BIG.split(":")
+    start = time.perf_counter()
+    direct_lines = 0
+    with httpx.stream("POST", f"{env['rucio']}/replicas/list",
+                      headers={"X-Rucio-Auth-Token": token, "Accept": "application/x-json-stream"},
+                      json={"dids": [{"scope": scope, "name": name}], "schemes": ["file"],
+                            "all_states": True},
+                      timeout=600) as response:
+        for _ in response.iter_lines():
+            direct_lines += 1
+    direct_s = time.perf_counter() - start
+    pid = int(env["server_pid"])
+    rss_before = rss_kib(pid)
+    rss_peak = rss_before
+    start = time.perf_counter()
+    shim_lines = 0
+    with client.stream("GET", f"{env['base']}/datalake/paths", params={"did": BIG},
+                       timeout=600) as response:
+        response.raise_for_status()
+        for _ in response.iter_lines():
+            shim_lines += 1
+            if shim_lines % 5000 == 0:
+                rss_peak = max(rss_peak, rss_kib(pid))
+    shim_s = time.perf_counter() - start
+    return {"paths_direct_lines": direct_lines, "paths_direct_per_s": direct_lines / direct_s,
+            "paths_shim_lines": shim_lines, "paths_shim_per_s": shim_lines / shim_s,
+            "paths_rate_ratio": (shim_lines / shim_s) / (direct_lines / direct_s),
+            "paths_rss_growth_mib": (rss_peak - rss_before) / 1024}
+
+
+async def bench_event_loop(env: dict) -> dict[str, float]:
+    """/api/status latency while 10 shim calls wait on a Rucio slowed to 5 s."""
+    async with httpx.AsyncClient(headers=env["headers"], timeout=60) as client:
+        httpx.post(f"{env['proxy']}/_proxy/delay", params={"seconds": 5})
+        try:
+            slow = [asyncio.create_task(client.get(f"{env['base']}/datalake/did",
+                                                   params={"did": f"demo:lofar-obs-sb00{i % 3}"}))
+                    for i in range(10)]
+            await asyncio.sleep(0.3)
+            samples = []
+            for _ in range(100):
+                start = time.perf_counter()
+                (await client.get(f"{env['base']}/api/status")).raise_for_status()
+                samples.append(time.perf_counter() - start)
+                await asyncio.sleep(0.02)
+            pending_while_measuring = sum(not task.done() for task in slow)
+            await asyncio.gather(*slow, return_exceptions=True)
+        finally:
+            httpx.post(f"{env['proxy']}/_proxy/delay", params={"seconds": 0})
+    samples.sort()
+    return {"status_p50_ms": samples[49] * 1000, "status_p99_ms": samples[98] * 1000,
+            "slow_calls_pending": pending_while_measuring}
+
+
+def measure() -> dict[str, float]:
+    results: dict[str, float] = {}
+    with servers() as env, httpx.Client(headers=env["headers"], timeout=120) as client:
+        results.update(bench_first_page(env, client))
+        results.update(bench_small_request(env, client))
+        results.update(bench_progress(env, client))
+        results.update(bench_paths(env, client))
+        results.update(asyncio.run(bench_event_loop(env)))
+    return results
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure(), indent=2))
