@@ -1,0 +1,259 @@
+"""An in-memory data lake with the kernel channel's methods, for tests without Rucio.
+
+Stagings advance ``step`` files each time they are read (``get_staging``), so a wait loop sees
+real progress. Import it in a kernel too (its directory on ``PYTHONPATH``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import zlib
+from typing import Any
+
+from jupyterlab_datalake.errors import DatalakeError
+
+QOS = {"FAST": ["HUB-FAST"], "CHEAP-ANALYSIS": ["HUB-CHEAP"]}
+DEFAULT_QOS = "FAST"
+
+
+def demo_files(name: str, count: int = 4) -> list[dict[str, Any]]:
+    files = []
+    for i in range(count):
+        data = f"{name}-{i}".encode()
+        files.append(
+            {
+                "scope": "demo",
+                "name": f"{name}.f{i}",
+                "did": f"demo:{name}.f{i}",
+                "type": "FILE",
+                "bytes": 1000 * (i + 1),
+                "length": None,
+                "adler32": f"{zlib.adler32(data):08x}",
+                "md5": None,
+            }
+        )
+    return files
+
+
+class StubChannel:
+    def __init__(
+        self, names: tuple[str, ...] = ("lofar-obs-sb000", "lofar-obs-sb001"), step: int = 1
+    ) -> None:
+        self.datasets = {f"demo:{n}": demo_files(n) for n in names}
+        self.step = step
+        self.rules: dict[str, dict[str, Any]] = {}
+        self.calls: list[str] = []
+        self.down = False
+        self._ids = itertools.count(1)
+
+    def _enter(self, method: str) -> None:
+        self.calls.append(method)
+        if self.down:
+            raise DatalakeError(
+                502,
+                "Rucio at http://rucio.invalid is not reachable: try again later.",
+                "RUCIO_UNREACHABLE",
+            )
+
+    def _dataset(self, did: str) -> list[dict[str, Any]]:
+        if did not in self.datasets:
+            raise DatalakeError(
+                404, f"{did} does not exist in this data lake: check the name.", "DID_NOT_FOUND"
+            )
+        return self.datasets[did]
+
+    def _qos(self, qos: str | None) -> str:
+        qos = qos or DEFAULT_QOS
+        if qos not in QOS:
+            raise DatalakeError(
+                400, f"Unknown QoS class {qos!r}: use one of {', '.join(QOS)}.", "UNKNOWN_QOS"
+            )
+        return qos
+
+    def _did(self, did: str) -> dict[str, Any]:
+        files = self._dataset(did)
+        scope, name = did.split(":", 1)
+        size = sum(f["bytes"] for f in files)
+        return {
+            "scope": scope,
+            "name": name,
+            "did": did,
+            "type": "DATASET",
+            "bytes": size,
+            "length": len(files),
+        }
+
+    def search(
+        self,
+        did: str,
+        type: str = "all",
+        filters: Any = None,
+        limit: int = 100,
+        cursor: str | None = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        self._enter("search")
+        found = [self._did(d) for d in sorted(self.datasets) if fnmatch.fnmatchcase(d, did)]
+        start = int(cursor or 0)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {"items": page, "next_cursor": str(start + limit) if more else None}
+
+    def did_info(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
+        self._enter("did_info")
+        ok = [r for r in self.rules.values() if r["did"] == did and r["state"] == "OK"]
+        near = {"state": "AVAILABLE" if ok else "NONE", "rses": [QOS[r["qos"]][0] for r in ok]}
+        return {
+            **self._did(did),
+            "metadata": {"datatype": "RAW", "run_number": 7},
+            "near_hub": near,
+        }
+
+    def files(
+        self, did: str, limit: int = 1000, cursor: str | None = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        self._enter("files")
+        files = self._dataset(did)
+        start = int(cursor or 0)
+        more = start + limit < len(files)
+        return {
+            "items": files[start : start + limit],
+            "next_cursor": str(start + limit) if more else None,
+        }
+
+    def replicas(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
+        self._enter("replicas")
+        size = self._did(did)["bytes"]
+        lake = {
+            "rse": "LAKE-SAFE",
+            "qos": "SAFE",
+            "site": "LAKE",
+            "near_hub": False,
+            "files": 4,
+            "bytes": size,
+        }
+        return {"rses": [lake]}
+
+    def qos(self, *, instance: str | None = None) -> dict[str, Any]:
+        self._enter("qos")
+        return {
+            "classes": [
+                {
+                    "name": n,
+                    "description": f"{n} disk",
+                    "expression": f"QOS={n}&site=HUB",
+                    "rses": r,
+                }
+                for n, r in QOS.items()
+            ]
+        }
+
+    def list_stagings(self, *, instance: str | None = None) -> dict[str, Any]:
+        self._enter("list_stagings")
+        return {"stagings": [dict(r) for r in self.rules.values()]}
+
+    def stage(
+        self,
+        dids: list[str],
+        qos: str | None = None,
+        lifetime: int | None = None,
+        source_qos: str | None = None,
+        start_in: int | None = None,
+        comment: str | None = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        self._enter("stage")
+        qos = self._qos(qos)
+        out = []
+        for did in dids:
+            files = self._dataset(did)
+            rule = next(
+                (r for r in self.rules.values() if r["did"] == did and r["qos"] == qos), None
+            )
+            if rule is None:
+                rule_id = f"{next(self._ids):032x}"
+                rule = self.rules[rule_id] = {
+                    "id": rule_id,
+                    "did": did,
+                    "instance": instance or "stub",
+                    "qos": qos,
+                    "rse_expression": f"QOS={qos}&site=HUB",
+                    "state": "REPLICATING",
+                    "files_ok": 0,
+                    "files_replicating": len(files),
+                    "files_stuck": 0,
+                    "files_total": len(files),
+                    "bytes_total": sum(f["bytes"] for f in files),
+                    "expires_at": "2030-01-01T00:00:00Z",
+                    "created_at": "2029-12-31T00:00:00Z",
+                    "error": None,
+                    "webui_url": None,
+                    "lifetime": lifetime,
+                    "start_in": start_in,
+                }
+            out.append(dict(rule))
+        return {"stagings": out}
+
+    def _rule(self, rule_id: str) -> dict[str, Any]:
+        if rule_id not in self.rules:
+            raise DatalakeError(
+                404, f"Staging {rule_id} does not exist (any more).", "NO_SUCH_STAGING"
+            )
+        return self.rules[rule_id]
+
+    def get_staging(self, rule_id: str, *, instance: str | None = None) -> dict[str, Any]:
+        self._enter("get_staging")
+        rule = self._rule(rule_id)
+        if rule["state"] == "REPLICATING":
+            rule["files_ok"] = min(rule["files_total"], rule["files_ok"] + self.step)
+            rule["files_replicating"] = rule["files_total"] - rule["files_ok"]
+            if rule["files_ok"] == rule["files_total"]:
+                rule["state"] = "OK"
+        return dict(rule)
+
+    def extend(self, rule_id: str, lifetime: int, *, instance: str | None = None) -> dict[str, Any]:
+        self._enter("extend")
+        rule = self._rule(rule_id)
+        rule["lifetime"] = lifetime
+        return dict(rule)
+
+    def release(self, rule_id: str, *, instance: str | None = None) -> None:
+        self._enter("release")
+        self._rule(rule_id)
+        del self.rules[rule_id]
+
+    def paths(
+        self, did: str, qos: str | None = None, *, instance: str | None = None
+    ) -> list[dict[str, Any]]:
+        self._enter("paths")
+        files = self._dataset(did)
+        ok = [
+            r
+            for r in self.rules.values()
+            if r["did"] == did and r["state"] == "OK" and (qos is None or r["qos"] == qos)
+        ]
+        if not ok:
+            return [
+                {"did": f["did"], "state": "MISSING", "path": None, "url": None, "rse": None}
+                for f in files
+            ]
+        rse = QOS[ok[0]["qos"]][0]
+        return [
+            {
+                "did": f["did"],
+                "state": "AVAILABLE",
+                "path": f"/storage/{rse}/demo/{f['name']}",
+                "url": None,
+                "rse": rse,
+            }
+            for f in files
+        ]
+
+    def complete(self, did: str) -> None:
+        """Finish every staging of ``did`` at once."""
+        for rule in self.rules.values():
+            if rule["did"] == did:
+                rule.update(state="OK", files_ok=rule["files_total"], files_replicating=0)
