@@ -23,6 +23,8 @@ export default tseslint.config(
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // @jupyter/eslint-plugin 1.3 ships its recommended rules without the plugin object.
+  { plugins: { jupyter } },
   jupyter.configs.recommended,
   {
     files: ['src/**/*.{ts,tsx}'],
@@ -40,6 +42,12 @@ export default tseslint.config(
       eqeqeq: 'error',
       'prefer-arrow-callback': 'error'
     }
+  },
+  {
+    // index.ts only wires plugins whose widgets exist from activation on (shell, restorer,
+    // status bar), so their modules are needed at once and cannot load lazily.
+    files: ['src/index.ts'],
+    rules: { 'jupyter/prefer-lazy-imports': 'off' }
   },
   prettierRecommended
 );

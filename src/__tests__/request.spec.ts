@@ -1,0 +1,181 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import { createAPI, encodeFilters } from '../api';
+import { DatalakeRequestError, requestAPI, toDatalakeError } from '../request';
+
+type FetchCall = { url: string; method: string; body: string };
+
+/**
+ * Server settings whose fetch answers from a queue and records the calls.
+ */
+function stubServer(
+  answers: Array<Response | Error | (() => Promise<Response>)>
+): { settings: ServerConnection.ISettings; calls: FetchCall[] } {
+  const calls: FetchCall[] = [];
+  const fetch = async (request: Request) => {
+    calls.push({
+      url: request.url,
+      method: request.method,
+      body: await request.text()
+    });
+    const next = answers.shift();
+    if (next instanceof Error) {
+      throw next;
+    }
+    if (typeof next === 'function') {
+      return next();
+    }
+    return next!;
+  };
+  const settings = ServerConnection.makeSettings({
+    baseUrl: 'http://hub.example/user/alice/',
+    fetch: fetch as any
+  });
+  return { settings, calls };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { 'Content-Type': 'application/json' }
+  });
+}
+
+describe('requestAPI', () => {
+  it('joins the base URL, the namespace and the query', async () => {
+    const { settings, calls } = stubServer([json(200, { scopes: ['demo'] })]);
+    const data = await requestAPI<{ scopes: string[] }>('scopes', settings, {
+      query: { instance: 'testbed', cursor: null }
+    });
+    expect(data.scopes).toEqual(['demo']);
+    const url = new URL(calls[0].url);
+    expect(url.origin + url.pathname).toBe(
+      'http://hub.example/user/alice/datalake/scopes'
+    );
+    expect(url.searchParams.get('instance')).toBe('testbed');
+    expect(url.searchParams.has('cursor')).toBe(false);
+  });
+
+  it('maps the shim error body to message and reason', async () => {
+    const { settings } = stubServer([
+      json(502, {
+        message: 'Rucio refused the credentials: renew your token.',
+        reason: 'CannotAuthenticate'
+      })
+    ]);
+    const error = await requestAPI<DatalakeRequestError>(
+      'whoami',
+      settings
+    ).catch(e => e);
+    expect(error).toBeInstanceOf(DatalakeRequestError);
+    expect(error.status).toBe(502);
+    expect(error.reason).toBe('CannotAuthenticate');
+    expect(error.message).toBe(
+      'Rucio refused the credentials: renew your token.'
+    );
+  });
+
+  it('says the server extension is missing on a bare 404', async () => {
+    const { settings } = stubServer([
+      new Response('Not found', { status: 404 })
+    ]);
+    const error = toDatalakeError(
+      await requestAPI('whoami', settings).catch(e => e)
+    );
+    expect(error).toMatchObject({ status: 404, reason: 'SHIM_MISSING' });
+    expect(error.message).toMatch(/jupyterlab_datalake/);
+  });
+
+  it('reports a network failure with status 0', async () => {
+    const { settings } = stubServer([new TypeError('Failed to fetch')]);
+    const error = toDatalakeError(
+      await requestAPI('whoami', settings).catch(e => e)
+    );
+    expect(error).toMatchObject({ status: 0, reason: 'NETWORK' });
+  });
+
+  it('rejects an answer that is not JSON', async () => {
+    const { settings } = stubServer([
+      new Response('<html>proxy error</html>', { status: 200 })
+    ]);
+    const error = toDatalakeError(
+      await requestAPI('whoami', settings).catch(e => e)
+    );
+    expect(error.reason).toBe('INVALID_RESPONSE');
+  });
+
+  it('abandons a request after the timeout', async () => {
+    const { settings } = stubServer([
+      () =>
+        new Promise<Response>((_, reject) =>
+          setTimeout(() => reject(new TypeError('aborted')), 50)
+        )
+    ]);
+    const error = toDatalakeError(
+      await requestAPI('whoami', settings, { timeoutMs: 10 }).catch(e => e)
+    );
+    expect(error.reason).toBe('TIMEOUT');
+  });
+
+  it('accepts an empty 204 answer', async () => {
+    const { settings, calls } = stubServer([
+      new Response(null, { status: 204 })
+    ]);
+    await expect(
+      createAPI(settings).release('rule/1', 'testbed')
+    ).resolves.toBeUndefined();
+    expect(calls[0].method).toBe('DELETE');
+    expect(new URL(calls[0].url).pathname).toBe(
+      '/user/alice/datalake/stagings/rule%2F1'
+    );
+  });
+});
+
+describe('api', () => {
+  it('sends search type, filters and cursor', async () => {
+    const { settings, calls } = stubServer([
+      json(200, { items: [], next_cursor: null })
+    ]);
+    await createAPI(settings).search(
+      {
+        did: 'demo:lofar*',
+        type: 'dataset',
+        filters: [
+          { key: 'datatype', op: 'eq', value: 'RAW' },
+          { key: 'run_number', op: 'gt', value: '3' }
+        ]
+      },
+      { limit: 50, cursor: 'abc' },
+      'testbed'
+    );
+    const url = new URL(calls[0].url);
+    expect(url.pathname).toBe('/user/alice/datalake/search');
+    expect(url.searchParams.get('did')).toBe('demo:lofar*');
+    expect(url.searchParams.get('type')).toBe('dataset');
+    expect(url.searchParams.get('limit')).toBe('50');
+    expect(url.searchParams.get('cursor')).toBe('abc');
+    expect(JSON.parse(url.searchParams.get('filters')!)).toEqual({
+      datatype: 'RAW',
+      'run_number.gt': 3
+    });
+  });
+
+  it('posts a staging request as JSON', async () => {
+    const { settings, calls } = stubServer([json(201, { stagings: [] })]);
+    await createAPI(settings).stage(
+      { dids: ['demo:a'], qos: 'FAST', lifetime: 3600 },
+      'testbed'
+    );
+    expect(calls[0].method).toBe('POST');
+    expect(JSON.parse(calls[0].body)).toEqual({
+      dids: ['demo:a'],
+      qos: 'FAST',
+      lifetime: 3600,
+      instance: 'testbed'
+    });
+  });
+
+  it('omits empty filter rows', () => {
+    expect(encodeFilters([{ key: ' ', op: 'eq', value: 'x' }])).toBeNull();
+  });
+});

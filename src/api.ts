@@ -1,0 +1,117 @@
+import type { ServerConnection } from '@jupyterlab/services';
+
+import { requestAPI } from './request';
+import type {
+  IDatalakeAPI,
+  IDID,
+  IDIDInfo,
+  IInstances,
+  IMetadataFilter,
+  IPage,
+  IPageRequest,
+  IQosClass,
+  IReplica,
+  IStaging,
+  IStageRequest,
+  IWhoami
+} from './tokens';
+
+/**
+ * Encode metadata filter rows as the shim's `filters` JSON object
+ * (`{"datatype": "RAW", "run_number.gt": 3}`); numbers travel as numbers.
+ */
+export function encodeFilters(filters: IMetadataFilter[]): string | null {
+  const rows = filters.filter(f => f.key.trim() !== '');
+  if (rows.length === 0) {
+    return null;
+  }
+  const object: Record<string, string | number> = {};
+  for (const { key, op, value } of rows) {
+    const trimmed = value.trim();
+    const numeric = trimmed !== '' && !isNaN(Number(trimmed));
+    object[op === 'eq' ? key.trim() : `${key.trim()}.${op}`] = numeric
+      ? Number(trimmed)
+      : trimmed;
+  }
+  return JSON.stringify(object);
+}
+
+/**
+ * The shim's routes as typed functions (docs/contract.md); the only caller of requestAPI.
+ */
+export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
+  const page = (p: IPageRequest) => ({ limit: p.limit, cursor: p.cursor });
+  return {
+    instances: () => requestAPI<IInstances>('instances', settings),
+    whoami: instance =>
+      requestAPI<IWhoami>('whoami', settings, { query: { instance } }),
+    scopes: async instance =>
+      (
+        await requestAPI<{ scopes: string[] }>('scopes', settings, {
+          query: { instance }
+        })
+      ).scopes,
+    search: (query, p, instance) =>
+      requestAPI<IPage<IDID>>('search', settings, {
+        query: {
+          did: query.did,
+          type: query.type,
+          filters: encodeFilters(query.filters),
+          instance,
+          ...page(p)
+        }
+      }),
+    did: (did, instance) =>
+      requestAPI<IDIDInfo>('did', settings, { query: { did, instance } }),
+    children: (did, p, instance) =>
+      requestAPI<IPage<IDID>>('did/children', settings, {
+        query: { did, instance, ...page(p) }
+      }),
+    files: (did, p, instance) =>
+      requestAPI<IPage<IDID>>('did/files', settings, {
+        query: { did, instance, ...page(p) }
+      }),
+    replicas: async (did, instance) =>
+      (
+        await requestAPI<{ rses: IReplica[] }>('did/replicas', settings, {
+          query: { did, instance }
+        })
+      ).rses,
+    rules: async (did, instance) =>
+      (
+        await requestAPI<{ rules: IStaging[] }>('did/rules', settings, {
+          query: { did, instance }
+        })
+      ).rules,
+    qos: async instance =>
+      (
+        await requestAPI<{ classes: IQosClass[] }>('qos', settings, {
+          query: { instance }
+        })
+      ).classes,
+    stagings: async instance =>
+      (
+        await requestAPI<{ stagings: IStaging[] }>('stagings', settings, {
+          query: { instance }
+        })
+      ).stagings,
+    stage: async (request: IStageRequest, instance) =>
+      (
+        await requestAPI<{ stagings: IStaging[] }>('stagings', settings, {
+          method: 'POST',
+          body: { ...request, instance }
+        })
+      ).stagings,
+    extend: (id, lifetime, instance) =>
+      requestAPI<IStaging>(`stagings/${encodeURIComponent(id)}`, settings, {
+        method: 'PATCH',
+        body: { lifetime, instance }
+      }),
+    release: async (id, instance) => {
+      await requestAPI<void>(`stagings/${encodeURIComponent(id)}`, settings, {
+        method: 'DELETE',
+        query: { instance }
+      });
+    }
+  };
+}
