@@ -52,8 +52,10 @@ else
         echo "testbed: something else answers on $TESTBED_URL; set TESTBED_PORT" >&2
         exit 1
     fi
+    # No control socket: its default path is per user, shared by every testbed.
     setsid "$VENV/bin/gunicorn" \
         --bind "127.0.0.1:$TESTBED_PORT" --workers 1 --threads 4 --timeout 300 \
+        --no-control-socket \
         --error-logfile "$LOG/server.log" --access-logfile "$LOG/access.log" \
         'rucio.web.rest.flaskapi.v1.main:application' \
         </dev/null >>"$LOG/server.log" 2>&1 &
