@@ -27,11 +27,9 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-import localcopy
 from rucio.common.logging import setup_logging
 from rucio.daemons.abacus import account as abacus_account
 from rucio.daemons.common import HeartbeatHandler
@@ -40,6 +38,9 @@ from rucio.daemons.judge import cleaner, evaluator, injector, repairer
 from rucio.daemons.reaper import reaper
 from rucio.db.sqla import models
 from rucio.db.sqla.session import read_session
+from sqlalchemy import select
+
+import localcopy
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -76,48 +77,43 @@ def _conveyor() -> None:
     finisher.finisher(once=True, partition_wait_time=0)
 
 
-def _with_heartbeat(
-    stack: ExitStack, executable: str, run_once: Callable[..., Any]
-) -> Callable[[], Any]:
-    """Bind a daemon's run_once to a heartbeat that lives as long as this process."""
-    handler = stack.enter_context(HeartbeatHandler(executable, HEARTBEAT_RENEWAL))
-    return functools.partial(run_once, heartbeat_handler=handler, activity=None)
+# Greedy: delete tombstoned replicas (released stagings) at once, not only when the RSE
+# runs out of space, so that releasing a staging visibly frees the hub's disk.
+REAPER_ARGS: dict[str, Any] = {
+    "rses": [],
+    "include_rses": None,
+    "exclude_rses": None,
+    "vos": None,
+    "chunk_size": 100,
+    "greedy": True,
+    "scheme": None,
+    "delay_seconds": 0,
+    "auto_exclude_threshold": 100,
+    "auto_exclude_timeout": 600,
+}
 
 
 def build_steps(stack: ExitStack) -> tuple[list[Step], list[Step]]:
     """The per-cycle pipeline and the slower housekeeping steps."""
-    fast: list[Step] = [
-        ("judge-evaluator", _with_heartbeat(
-            stack, evaluator.DAEMON_NAME,
-            functools.partial(evaluator.run_once, paused_dids={}, did_limit=1000),
-        )),
-        ("judge-injector", _with_heartbeat(
-            stack, injector.DAEMON_NAME, functools.partial(injector.run_once, paused_rules={}),
-        )),
+
+    def daemon(module: ModuleType, **kwargs: Any) -> Step:
+        # What run_daemon() does, minus the partition wait: a heartbeat that lives
+        # as long as this process, passed to the daemon's own run_once.
+        name = module.DAEMON_NAME
+        handler = stack.enter_context(HeartbeatHandler(name, HEARTBEAT_RENEWAL))
+        run_once = functools.partial(
+            module.run_once, heartbeat_handler=handler, activity=None, **kwargs
+        )
+        return name, run_once
+
+    fast = [
+        daemon(evaluator, paused_dids={}, did_limit=1000),
+        daemon(injector, paused_rules={}),
         ("conveyor", _conveyor),
-        ("judge-repairer", _with_heartbeat(
-            stack, repairer.DAEMON_NAME,
-            functools.partial(repairer.run_once, paused_rules={}, delta=REPAIR_DELTA),
-        )),
-        ("judge-cleaner", _with_heartbeat(
-            stack, cleaner.DAEMON_NAME, functools.partial(cleaner.run_once, paused_rules={}),
-        )),
+        daemon(repairer, paused_rules={}, delta=REPAIR_DELTA),
+        daemon(cleaner, paused_rules={}),
     ]
-    slow: list[Step] = [
-        # Greedy: delete tombstoned replicas (released stagings) at once, not only
-        # when the RSE runs out of space, so "release" visibly frees the hub disk.
-        ("reaper", _with_heartbeat(
-            stack, reaper.DAEMON_NAME,
-            functools.partial(
-                reaper.run_once, rses=[], include_rses=None, exclude_rses=None, vos=None,
-                chunk_size=100, greedy=True, scheme=None, delay_seconds=0,
-                auto_exclude_threshold=100, auto_exclude_timeout=600,
-            ),
-        )),
-        ("abacus-account", _with_heartbeat(
-            stack, abacus_account.DAEMON_NAME, abacus_account.run_once,
-        )),
-    ]
+    slow = [daemon(reaper, **REAPER_ARGS), daemon(abacus_account)]
     return fast, slow
 
 

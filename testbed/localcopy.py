@@ -89,11 +89,7 @@ class LocalCopyTransfertool(MockTransfertool):
     ) -> list[dict[str, Any]]:
         # One job per file: Rucio only marks single-transfer jobs SUBMISSION_FAILED
         # (and retries them); a failed bulk job would be left SUBMITTING for hours.
-        return [
-            {"transfers": [t], "job_params": {}}
-            for path in transfers
-            for t in path
-        ]
+        return [{"transfers": [t], "job_params": {}} for path in transfers for t in path]
 
     def submit(
         self,

@@ -135,7 +135,6 @@ def file_paths(names: list[str]) -> dict[str, Path]:
 
 
 def seed_lofar() -> int:
-    rng = os.urandom
     total = 0
     datasets = []
     for i in range(LOFAR_DATASETS):
@@ -144,7 +143,7 @@ def seed_lofar() -> int:
         paths = file_paths(names)
         files: list[dict[str, Any]] = []
         for name, size in zip(names, FILE_SIZES, strict=True):
-            data = rng(size)
+            data = os.urandom(size)
             paths[name].parent.mkdir(parents=True, exist_ok=True)
             paths[name].write_bytes(data)
             total += size
@@ -232,9 +231,7 @@ def seed_big() -> None:
                 }
             )
         # Attaching with an RSE registers the replicas and the attachment in one call.
-        did.attach_dids(
-            DEMO_SCOPE, BIG_DATASET, {"rse": SOURCE_RSE, "dids": files}, issuer=ISSUER
-        )
+        did.attach_dids(DEMO_SCOPE, BIG_DATASET, {"rse": SOURCE_RSE, "dids": files}, issuer=ISSUER)
 
 
 def main() -> None:

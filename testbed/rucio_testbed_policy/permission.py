@@ -14,9 +14,8 @@ from rucio.common.exception import RuleNotFound
 from rucio.core.rule import get_rule
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     from rucio.common.types import InternalAccount
+    from sqlalchemy.orm import Session
 
 # Options an owner may change on its own rule; everything else stays root/admin.
 OWNER_UPDATE_OPTIONS = frozenset({"lifetime", "comment"})
