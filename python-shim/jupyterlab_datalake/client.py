@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 
-from .errors import DatalakeError
+from .errors import ConfigError, DatalakeError
 from .handles import DidInfo, DidList, DidPaths, QosClasses, Staging
 from .lifetime import parse_duration
 
@@ -231,6 +231,7 @@ class InProcessChannel:
     def from_environment(cls) -> InProcessChannel:
         """From ``$DATALAKE_CONFIG`` (``{"DatalakeApp": {...}}`` JSON) or the env fallback."""
         path = os.environ.get(CONFIG_ENV)
+        path = os.path.abspath(path) if path else None  # the kernel may chdir later
 
         def build() -> DatalakeService:
             # Imported on first use: a kernel that only loads the magics stays light.
@@ -267,7 +268,15 @@ class InProcessChannel:
     async def _call(self, call: Callable[[DatalakeService], Awaitable[T]]) -> T:
         # Built on the private loop: the service's HTTP client belongs to it.
         if self._service is None:
-            self._service = self._factory()
+            try:
+                self._service = self._factory()
+            except ConfigError as exc:
+                raise DatalakeError(
+                    503,
+                    f"{exc} Set {CONFIG_ENV} to a file with a DatalakeApp section (as given to "
+                    "jupyter server --config), or run in JupyterLab with jupyterlab-datalake.",
+                    "NOT_CONFIGURED",
+                ) from None
         return await call(self._service)
 
     def search(
@@ -452,6 +461,10 @@ class Datalake:
         """Type, size, file count, metadata of ``did``, its replicas, and what is near the hub."""
         info = DidInfo(self.channel.did_info(did, instance=instance))
         info["replicas"] = self.channel.replicas(did, instance=instance)["rses"]
+        # Rucio keeps no size for open datasets; the fullest replica is the whole DID.
+        for key, column in (("length", "files"), ("bytes", "bytes")):
+            if info.get(key) is None and info["replicas"]:
+                info[key] = max(rep.get(column) or 0 for rep in info["replicas"])
         return info
 
     def files(self, did: str, *, instance: str | None = None) -> DidList:
@@ -545,7 +558,7 @@ class Datalake:
                 "(%datalake qos lists the classes).",
                 "NOT_STAGED",
             )
-        return DidPaths((line.get("path") or line["url"] for line in lines), did, qos)
+        return DidPaths((line.get("path") or line["url"] for line in lines), did, qos, lines)
 
     def extend(
         self,

@@ -88,12 +88,22 @@ class QosClasses(TableResult, list):
 
 
 class DidPaths(list):
-    """Local paths (``str``) of the files of ``did`` near the hub, in the order Rucio lists them."""
+    """Local paths (``str``) of the files of ``did`` near the hub, in the order Rucio lists them.
 
-    def __init__(self, paths: Iterable[str], did: str, qos: str | None = None) -> None:
+    ``entries`` keeps each file's line from the shim (``did``, ``path``, ``url``, ``rse``).
+    """
+
+    def __init__(
+        self,
+        paths: Iterable[str],
+        did: str,
+        qos: str | None = None,
+        entries: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(paths)
         self.did = did
         self.qos = qos
+        self.entries = entries or []
 
 
 class Staging(TableResult):
