@@ -114,6 +114,9 @@ class Progress:
             f"{human_bytes(self.bytes_ok)}/{human_bytes(self.bytes_total)}"
         )
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
     def _repr_html_(self) -> str:
         label = html.escape(self.label)
         return (

@@ -119,6 +119,7 @@ class Staging(TableResult):
         self._client = client
         self.rules = rules
         self.instance = instance
+        self._sizes: dict[str, int] = {}
 
     @property
     def rule_ids(self) -> list[str]:
@@ -153,10 +154,20 @@ class Staging(TableResult):
             self.refresh()
         files_ok = sum(r.get("files_ok") or 0 for r in self.rules)
         files_total = sum(r.get("files_total") or 0 for r in self.rules)
-        bytes_ok = sum(_bytes_ok(r) for r in self.rules)
-        bytes_total = sum(r.get("bytes_total") or 0 for r in self.rules)
+        totals = [self._bytes_total(r) for r in self.rules]
+        bytes_ok = sum(_bytes_ok(r, t) for r, t in zip(self.rules, totals, strict=True))
+        bytes_total = sum(totals)
         label = ", ".join(self.dids)
         return Progress(files_ok, files_total, bytes_ok, bytes_total, self.state, label)
+
+    def _bytes_total(self, rule: dict[str, Any]) -> int:
+        # Rucio keeps no size for open datasets: ask once per DID (info falls back to replicas).
+        if rule.get("bytes_total") is not None:
+            return int(rule["bytes_total"])
+        did = rule["did"]
+        if did not in self._sizes:
+            self._sizes[did] = int(self._client.info(did, instance=self.instance).get("bytes") or 0)
+        return self._sizes[did]
 
     def wait(self, timeout: float | None = None, show: bool = True) -> Staging:
         """Block until every file is near the hub, showing progress; return ``self``.
@@ -215,6 +226,8 @@ class Staging(TableResult):
 
     def __len__(self) -> int:
         return len(self.rules)
+
+    _repr_pretty_ = TableResult._repr_pretty_  # the table, not __repr__, in terminals and logs
 
     def __repr__(self) -> str:
         return f"<Staging {self.state} {', '.join(self.dids) or '(none)'} rules={self.rule_ids}>"
@@ -283,13 +296,9 @@ def cell_list(values: Iterable[Any] | None) -> str:
     return ", ".join(str(v) for v in values or ())
 
 
-def _bytes_ok(rule: dict[str, Any]) -> int:
+def _bytes_ok(rule: dict[str, Any], total: int) -> int:
     # The shim reports bytes_ok when it knows it; otherwise estimate from the file count.
     if rule.get("bytes_ok") is not None:
         return int(rule["bytes_ok"])
-    total, ok, files = (
-        rule.get("bytes_total") or 0,
-        rule.get("files_ok") or 0,
-        rule.get("files_total"),
-    )
+    ok, files = rule.get("files_ok") or 0, rule.get("files_total")
     return int(total * ok / files) if files else 0

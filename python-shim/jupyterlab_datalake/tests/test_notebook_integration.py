@@ -72,13 +72,23 @@ class Server:
         env["JUPYTER_RUNTIME_DIR"] = str(self.runtime)
         self.log = (workdir / "server.log").open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_server", f"--config={config}",
-             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}",
-             "--ServerApp.open_browser=False", "--ServerApp.allow_root=True",
-             f"--ServerApp.root_dir={workdir}"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "jupyter_server",
+                f"--config={config}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={self.token}",
+                "--ServerApp.open_browser=False",
+                "--ServerApp.allow_root=True",
+                f"--ServerApp.root_dir={workdir}",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self.http = httpx.Client(
             base_url=self.url, headers={"Authorization": f"token {self.token}"}, timeout=30
         )
@@ -135,8 +145,11 @@ def own_rules(testbed: Path) -> Iterator[Datalake]:
     lake = Datalake(InProcessChannel(lambda: DatalakeService.from_config_file(testbed), "testbed"))
     before = set(lake.status().rule_ids)
     yield lake
-    left = [r["id"] for r in lake.status().rules if r["id"] not in before and
-            (r["did"], r["qos"]) in OWN]  # fmt: skip
+    left = [
+        r["id"]
+        for r in lake.status().rules
+        if r["id"] not in before and (r["did"], r["qos"]) in OWN
+    ]
     if left:
         lake.release(left)
     lake.channel.close()
@@ -207,8 +220,12 @@ def test_same_notebook_headless(
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("print('CHANNEL', type(datalake.channel).__name__)"))
     started = time.monotonic()
-    NotebookClient(nb, kernel_name="python3", timeout=CELL_TIMEOUT,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     elapsed = time.monotonic() - started
     assert "CHANNEL InProcessChannel" in nb.cells[-1].outputs[0]["text"]
     _check(_result(nb))
