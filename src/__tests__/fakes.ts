@@ -1,0 +1,128 @@
+import type {
+  IDatalakeAPI,
+  IDID,
+  IPage,
+  IPageRequest,
+  IStaging
+} from '../tokens';
+import { DatalakeRequestError } from '../request';
+
+export function did(name: string, type: IDID['type'] = 'FILE'): IDID {
+  return {
+    scope: 'demo',
+    name,
+    did: `demo:${name}`,
+    type,
+    bytes: 1000,
+    length: type === 'FILE' ? null : 3
+  };
+}
+
+export function staging(patch: Partial<IStaging> = {}): IStaging {
+  return {
+    id: 'r1',
+    did: 'demo:lofar-obs',
+    instance: 'testbed',
+    qos: 'FAST',
+    rse_expression: 'QOS=FAST&site=HUB',
+    state: 'REPLICATING',
+    files_ok: 0,
+    files_replicating: 4,
+    files_stuck: 0,
+    files_total: 4,
+    bytes_total: 4000,
+    expires_at: new Date(Date.now() + 86400_000).toISOString(),
+    created_at: new Date().toISOString(),
+    error: null,
+    webui_url: null,
+    ...patch
+  };
+}
+
+/**
+ * Pages of `count` files named f0..f<count-1>, served `limit` at a time with numeric cursors.
+ */
+export function pagesOf(
+  count: number,
+  prefix = 'f'
+): jest.Mock<Promise<IPage<IDID>>, [IPageRequest]> {
+  return jest.fn(async (page: IPageRequest) => {
+    const start = page.cursor === null ? 0 : Number(page.cursor);
+    const end = Math.min(count, start + page.limit);
+    const items: IDID[] = [];
+    for (let i = start; i < end; i++) {
+      items.push(did(`${prefix}${i}`));
+    }
+    return { items, next_cursor: end < count ? String(end) : null };
+  });
+}
+
+export const authError = new DatalakeRequestError(
+  502,
+  'CannotAuthenticate',
+  'Rucio refused the credentials: renew your token, then retry.'
+);
+
+/** An API whose every endpoint is a jest mock with a sensible default answer. */
+export function fakeAPI(
+  patch: Partial<Record<keyof IDatalakeAPI, jest.Mock>> = {}
+): jest.Mocked<IDatalakeAPI> {
+  const api = {
+    instances: jest.fn(async () => ({
+      default: 'testbed',
+      instances: [
+        {
+          name: 'testbed',
+          display_name: 'Local testbed',
+          site_expression: 'site=HUB',
+          webui_url: null
+        }
+      ]
+    })),
+    whoami: jest.fn(async () => ({
+      instance: 'testbed',
+      account: 'alice',
+      rucio_version: '38.0.0',
+      token_expires_at: new Date(Date.now() + 3600_000).toISOString(),
+      auth_type: 'userpass'
+    })),
+    scopes: jest.fn(async () => ['demo', 'user.alice']),
+    search: jest.fn(async () => ({ items: [], next_cursor: null })),
+    did: jest.fn(async (d: string) => ({
+      ...did(d.split(':')[1], 'DATASET'),
+      metadata: { datatype: 'RAW' },
+      near_hub: { state: 'NONE', rses: [] }
+    })),
+    children: jest.fn(async () => ({ items: [], next_cursor: null })),
+    files: jest.fn(async () => ({ items: [], next_cursor: null })),
+    replicas: jest.fn(async () => []),
+    rules: jest.fn(async () => []),
+    qos: jest.fn(async () => [
+      {
+        name: 'FAST',
+        description: 'Low-latency disk next to the hub.',
+        expression: 'QOS=FAST&site=HUB',
+        rses: ['HUB-FAST']
+      },
+      {
+        name: 'CHEAP-ANALYSIS',
+        description: 'Cheaper disk near the hub.',
+        expression: 'QOS=CHEAP-ANALYSIS&site=HUB',
+        rses: ['HUB-CHEAP']
+      }
+    ]),
+    stagings: jest.fn(async () => []),
+    stage: jest.fn(async () => []),
+    extend: jest.fn(async (id: string) => staging({ id })),
+    release: jest.fn(async () => undefined),
+    ...patch
+  };
+  return api as unknown as jest.Mocked<IDatalakeAPI>;
+}
+
+/** Let pending promise callbacks run. */
+export async function flush(times = 5): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    await Promise.resolve();
+  }
+}

@@ -1,0 +1,294 @@
+import { DatalakeModel } from '../model';
+import type { IStagingEvent } from '../tokens';
+import { authError, did, fakeAPI, flush, pagesOf, staging } from './fakes';
+
+describe('DatalakeModel connection', () => {
+  it('connects to the default instance and knows the account', async () => {
+    const api = fakeAPI();
+    const model = new DatalakeModel(api);
+    await model.connect();
+    expect(model.instance).toBe('testbed');
+    expect(model.whoami?.account).toBe('alice');
+    expect(model.connectionError).toBeNull();
+    expect(model.qosClasses.map(c => c.name)).toEqual([
+      'FAST',
+      'CHEAP-ANALYSIS'
+    ]);
+    expect(api.whoami).toHaveBeenCalledWith('testbed');
+    model.dispose();
+  });
+
+  it('keeps wrong credentials as a connection error, then recovers on retry', async () => {
+    const api = fakeAPI({
+      whoami: jest.fn().mockRejectedValueOnce(authError)
+    });
+    api.whoami.mockResolvedValue({
+      instance: 'testbed',
+      account: 'alice',
+      rucio_version: '38',
+      token_expires_at: null,
+      auth_type: 'userpass'
+    });
+    const model = new DatalakeModel(api);
+    await model.connect();
+    expect(model.whoami).toBeNull();
+    expect(model.connectionError).toEqual({
+      status: 502,
+      reason: 'CannotAuthenticate',
+      message: 'Rucio refused the credentials: renew your token, then retry.'
+    });
+    expect(api.stagings).not.toHaveBeenCalled();
+    await model.connect();
+    expect(model.connectionError).toBeNull();
+    expect(model.whoami?.account).toBe('alice');
+    model.dispose();
+  });
+
+  it('resets instance-bound state when switching instance', async () => {
+    const api = fakeAPI({
+      instances: jest.fn(async () => ({
+        default: 'testbed',
+        instances: [
+          {
+            name: 'testbed',
+            display_name: 'T',
+            site_expression: '',
+            webui_url: null
+          },
+          {
+            name: 'escape',
+            display_name: 'E',
+            site_expression: '',
+            webui_url: null
+          }
+        ]
+      }))
+    });
+    const model = new DatalakeModel(api);
+    await model.connect();
+    model.search({ did: 'demo:*', type: 'all', filters: [] });
+    expect(model.tree).not.toBeNull();
+    await model.setInstance('escape');
+    expect(model.instance).toBe('escape');
+    expect(model.tree).toBeNull();
+    expect(api.whoami).toHaveBeenLastCalledWith('escape');
+    model.dispose();
+  });
+});
+
+describe('DatalakeModel browsing', () => {
+  it('pages search results with cursors, on demand, without a cap', async () => {
+    const pages = pagesOf(250);
+    const api = fakeAPI({
+      search: jest.fn((q, page) => pages(page))
+    });
+    const model = new DatalakeModel(api, { pageSize: 100 });
+    model.search({ did: 'demo:f*', type: 'file', filters: [] });
+    await flush();
+    const root = model.tree!.root;
+    expect(root.items).toHaveLength(100);
+    expect(root.hasMore).toBe(true);
+    expect(model.tree!.rows[model.tree!.rows.length - 1].kind).toBe('more');
+    await root.loadMore();
+    await root.loadMore();
+    expect(root.items).toHaveLength(250);
+    expect(root.hasMore).toBe(false);
+    expect(pages.mock.calls.map(c => c[0].cursor)).toEqual([
+      null,
+      '100',
+      '200'
+    ]);
+    // After the last page nothing more is fetched.
+    await root.loadMore();
+    expect(pages).toHaveBeenCalledTimes(3);
+    model.dispose();
+  });
+
+  it('expands a dataset into its files and a container into its children', async () => {
+    const files = pagesOf(3, 'file');
+    const api = fakeAPI({
+      search: jest.fn(async () => ({
+        items: [did('ds', 'DATASET'), did('cont', 'CONTAINER')],
+        next_cursor: null
+      })),
+      files: jest.fn((d, page) => files(page)),
+      children: jest.fn(async () => ({
+        items: [did('inner', 'DATASET')],
+        next_cursor: null
+      }))
+    });
+    const model = new DatalakeModel(api);
+    model.search({ did: 'demo:*', type: 'all', filters: [] });
+    await flush();
+    const tree = model.tree!;
+    tree.expand(tree.rows[0]);
+    await flush();
+    expect(api.files).toHaveBeenCalledWith(
+      'demo:ds',
+      { limit: 100, cursor: null },
+      ''
+    );
+    expect(
+      tree.rows.map(r => (r.kind === 'did' ? r.did.name : r.kind))
+    ).toEqual(['ds', 'file0', 'file1', 'file2', 'cont']);
+    tree.expand(tree.rows[4]);
+    await flush();
+    expect(api.children).toHaveBeenCalledTimes(1);
+    expect(tree.rows[5]).toMatchObject({ kind: 'did', depth: 1 });
+    tree.collapse(tree.rows[0]);
+    expect(tree.rows).toHaveLength(3);
+    model.dispose();
+  });
+
+  it('shows a failed page as an error row that can be retried', async () => {
+    const search = jest
+      .fn()
+      .mockRejectedValueOnce(authError)
+      .mockResolvedValueOnce({ items: [did('a')], next_cursor: null });
+    const model = new DatalakeModel(fakeAPI({ search }));
+    model.search({ did: 'demo:*', type: 'all', filters: [] });
+    await flush();
+    const row = model.tree!.rows[0];
+    expect(row.kind).toBe('error');
+    if (row.kind === 'error') {
+      expect(row.error.reason).toBe('CannotAuthenticate');
+      await row.list.loadMore();
+    }
+    expect(model.tree!.rows[0]).toMatchObject({ kind: 'did' });
+    model.dispose();
+  });
+
+  it('loads details, replicas and rules; a failing part does not hide the others', async () => {
+    const api = fakeAPI({
+      replicas: jest.fn().mockRejectedValue(authError),
+      rules: jest.fn(async () => [staging()])
+    });
+    const model = new DatalakeModel(api);
+    model.selectDid('demo:lofar-obs');
+    await flush(10);
+    const details = model.details!;
+    expect(details.info?.metadata).toEqual({ datatype: 'RAW' });
+    expect(details.replicasError?.reason).toBe('CannotAuthenticate');
+    expect(details.rules).toHaveLength(1);
+    model.dispose();
+  });
+});
+
+describe('DatalakeModel stagings', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('stages, tracks progress, notifies completion, extends and releases', async () => {
+    const answers = [
+      [staging({ files_ok: 1, files_replicating: 3 })],
+      [staging({ state: 'OK', files_ok: 4, files_replicating: 0 })]
+    ];
+    const api = fakeAPI({
+      stage: jest.fn(async () => [staging()]),
+      stagings: jest.fn(async () => answers.shift() ?? [])
+    });
+    const model = new DatalakeModel(api, { defaultLifetime: 7200 });
+    const events: IStagingEvent[] = [];
+    model.stagingEvent.connect((_, e) => events.push(e));
+
+    const made = await model.stage({ dids: ['demo:lofar-obs'], qos: 'FAST' });
+    expect(made).toHaveLength(1);
+    expect(api.stage).toHaveBeenCalledWith(
+      { dids: ['demo:lofar-obs'], qos: 'FAST', lifetime: 7200 },
+      ''
+    );
+    expect(model.inFlight).toHaveLength(1);
+
+    await model.refreshStagings();
+    expect(model.stagings[0].files_ok).toBe(1);
+    expect(events).toEqual([]);
+
+    await model.refreshStagings();
+    expect(model.inFlight).toHaveLength(0);
+    expect(events.map(e => e.kind)).toEqual(['completed']);
+
+    await model.extend('r1', 3600);
+    expect(api.extend).toHaveBeenCalledWith('r1', 3600, '');
+
+    expect(await model.release('r1')).toBe(true);
+    expect(model.stagings).toHaveLength(0);
+    model.dispose();
+  });
+
+  it('reports STUCK once and warns once when less than an hour is left', async () => {
+    const soon = new Date(Date.now() + 1800_000).toISOString();
+    const api = fakeAPI({
+      stagings: jest
+        .fn()
+        .mockResolvedValueOnce([staging()])
+        .mockResolvedValue([
+          staging({
+            state: 'STUCK',
+            files_stuck: 1,
+            error: 'no source',
+            expires_at: soon
+          })
+        ])
+    });
+    const model = new DatalakeModel(api);
+    const events: string[] = [];
+    model.stagingEvent.connect((_, e) => events.push(e.kind));
+    await model.refreshStagings();
+    await model.refreshStagings();
+    await model.refreshStagings();
+    expect(events.sort()).toEqual(['expiring', 'stuck']);
+    model.dispose();
+  });
+
+  it('keeps a failed action as an error and a failed refresh as stagings error', async () => {
+    const api = fakeAPI({
+      stage: jest.fn().mockRejectedValue(authError),
+      stagings: jest.fn().mockRejectedValue(authError)
+    });
+    const model = new DatalakeModel(api);
+    expect(await model.stage({ dids: ['demo:a'], qos: 'FAST' })).toBeNull();
+    expect(model.actionError?.reason).toBe('CannotAuthenticate');
+    await expect(model.refreshStagings()).rejects.toBe(authError);
+    expect(model.stagingsError?.status).toBe(502);
+    model.dispose();
+  });
+
+  it('polls only while something is in flight or the panel is visible, and backs off on errors', async () => {
+    const stagings = jest.fn(async () => [staging()]);
+    const api = fakeAPI({ stagings });
+    const model = new DatalakeModel(api, { pollInterval: 1 });
+    await model.connect();
+    const afterConnect = stagings.mock.calls.length;
+
+    // In flight: the poll asks again every interval.
+    await jest.advanceTimersByTimeAsync(3100);
+    expect(stagings.mock.calls.length).toBeGreaterThanOrEqual(afterConnect + 2);
+
+    // Nothing in flight and panel hidden: standby, no request.
+    stagings.mockImplementation(async () => [
+      staging({ state: 'OK', files_ok: 4 })
+    ]);
+    await jest.advanceTimersByTimeAsync(1100);
+    const quiet = stagings.mock.calls.length;
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(stagings.mock.calls.length).toBe(quiet);
+
+    // Failing requests: the poll backs off (fewer calls than one per second).
+    model.panelVisible = true;
+    stagings.mockImplementation(async () => {
+      throw authError;
+    });
+    await jest.advanceTimersByTimeAsync(100);
+    const failingFrom = stagings.mock.calls.length;
+    await jest.advanceTimersByTimeAsync(20_000);
+    const failures = stagings.mock.calls.length - failingFrom;
+    expect(failures).toBeGreaterThan(0);
+    expect(failures).toBeLessThan(15);
+    expect(model.stagingsError?.reason).toBe('CannotAuthenticate');
+    model.dispose();
+  });
+});
