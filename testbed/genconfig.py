@@ -38,8 +38,10 @@ def existing_password(path: Path) -> str | None:
     return parser.get("client", "password", fallback=None)
 
 
-def client_cfg(url: str, username: str, password: str, account: str) -> str:
+def client_cfg(url: str, username: str, password: str, account: str, tokens: Path) -> str:
     # request_retries=1: the testbed is local, a failure should surface at once.
+    # auth_token_file_path: tokens live with the testbed (isolated testbeds do not share
+    # a per-user cache in /tmp, and reset.sh removes them with the DB they belong to).
     return (
         "[client]\n"
         f"rucio_host = {url}\n"
@@ -49,6 +51,7 @@ def client_cfg(url: str, username: str, password: str, account: str) -> str:
         f"password = {password}\n"
         f"account = {account}\n"
         "request_retries = 1\n"
+        f"auth_token_file_path = {tokens / account}.token\n"
     )
 
 
@@ -154,8 +157,10 @@ def main() -> None:
     (tb / "var").mkdir(parents=True, exist_ok=True)
     write_private(tb / "etc" / "server.cfg", server_cfg(tb, db_url, root_pwd, mail_templates))
     write_private(tb / "etc" / "alembic.ini", alembic_ini(db_url, migrate_repo))
-    write_private(alice_cfg, client_cfg(url, ALICE, alice_pwd, ALICE))
-    write_private(root_cfg, client_cfg(url, ROOT_IDENTITY, root_pwd, "root"))
+    tokens = tb / "tokens"
+    tokens.mkdir(mode=0o700, exist_ok=True)
+    write_private(alice_cfg, client_cfg(url, ALICE, alice_pwd, ALICE, tokens))
+    write_private(root_cfg, client_cfg(url, ROOT_IDENTITY, root_pwd, "root", tokens))
 
 
 if __name__ == "__main__":

@@ -6,8 +6,12 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 "$TESTBED_SRC/down.sh"
 rm -rf "$VAR" "$TESTBED_DIR/storage" "$ETC" "$LOG" "$RUN"
+rm -rf "$TESTBED_DIR/tokens"
 rm -f "$TESTBED_DIR/rucio.cfg" "$TESTBED_DIR/rucio-root.cfg" \
     "$TESTBED_DIR/jupyter_server_config.json" "$TESTBED_DIR/env"
-# Rucio clients cache tokens per user in the temp dir; old tokens name a dead DB's identities.
-rm -rf "${TMPDIR:-/tmp}"/.rucio_*
+# Our client configs keep tokens in $TESTBED_DIR/tokens; other clients (no
+# auth_token_file_path) cache them per user under the temp dir, where a token from the
+# deleted DB would be presented to the new one.
+tmp="${TMPDIR:-/tmp}"
+rm -rf "$tmp"/.rucio_* "$tmp/$(id -un)"/.rucio_*
 echo "testbed: reset $TESTBED_DIR (venv kept)"
