@@ -123,6 +123,7 @@ class IssuedTokenProvider(TokenProvider):
         super().__init__(instance, account)
         self._token: Secret | None = None
         self._renew_at = 0.0
+        self._lifetime = 3600.0
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
 
@@ -134,7 +135,9 @@ class IssuedTokenProvider(TokenProvider):
             return False
         if self.expires_at is None:
             return True
-        return datetime.now(timezone.utc).timestamp() < self.expires_at.timestamp() - 10
+        # Keep a safety margin so a token does not expire on its way to Rucio.
+        margin = min(10.0, self._lifetime / 10)
+        return datetime.now(timezone.utc).timestamp() < self.expires_at.timestamp() - margin
 
     async def _authenticate(self) -> str:
         token, expires_at = await self._request_token()
@@ -142,6 +145,7 @@ class IssuedTokenProvider(TokenProvider):
         lifetime = (expires_at.timestamp() - now) if expires_at else 3600.0
         self._token = Secret(token)
         self.expires_at = expires_at
+        self._lifetime = lifetime
         self._renew_at = now + max(
             min(lifetime * RENEW_FRACTION, lifetime - RENEW_MARGIN), lifetime / 2
         )

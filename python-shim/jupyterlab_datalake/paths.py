@@ -38,7 +38,8 @@ class PathResolver:
         """The path prefix of the RSE's ``file`` protocol (fetched once per RSE)."""
         if rse not in self._prefixes:
             info = await self.client.get_json("rses", rse, "protocols")
-            protocols = info.get("protocols", []) if isinstance(info, dict) else []
+            # Rucio 41 answers a list; older servers wrapped it in {"protocols": [...]}.
+            protocols = info.get("protocols", []) if isinstance(info, dict) else info or []
             prefix = next((p.get("prefix") for p in protocols if p.get("scheme") == "file"), None)
             self._prefixes[rse] = prefix
         return self._prefixes[rse]

@@ -38,6 +38,27 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 RSE_CACHE_TTL = 300.0
 MAX_DATASETS_FOR_STATE = 200
+# Bookkeeping columns of Rucio's DID_COLUMN metadata that say nothing to a scientist.
+META_HIDDEN = frozenset(
+    {
+        "scope",
+        "name",
+        "did_type",
+        "suppressed",
+        "hidden",
+        "obsolete",
+        "is_new",
+        "purge_replicas",
+        "transient",
+        "monotonic",
+        "complete",
+        "bytes",
+        "length",
+        "md5",
+        "adler32",
+        "availability",
+    }
+)
 
 
 def did_type(value: object) -> str:
@@ -318,7 +339,10 @@ class DatalakeService:
         return await self._page(lines, size, cursor, did_json)
 
     async def _did(self, inst: _Instance, did: DID) -> dict[str, Any]:
-        info = await inst.client.get_json("dids", did.scope, did.name, context={"did": str(did)})
+        # dynamic_depth: open datasets have no stored bytes/length; let Rucio sum their files.
+        info = await inst.client.get_json(
+            "dids", did.scope, did.name, params={"dynamic_depth": "FILE"}, context={"did": str(did)}
+        )
         return info if isinstance(info, dict) else {}
 
     async def did_info(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
@@ -337,7 +361,7 @@ class DatalakeService:
                 raise
             meta = {}  # SQLite servers cannot list JSON metadata: show the rest anyway
         result["metadata"] = {
-            k: v for k, v in (meta or {}).items() if v is not None and k not in ("scope", "name")
+            k: v for k, v in (meta or {}).items() if v is not None and k not in META_HIDDEN
         }
         result["near_hub"] = await self._near_hub(inst, parsed, result["type"])
         return result

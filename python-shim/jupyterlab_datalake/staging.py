@@ -162,7 +162,9 @@ class StagingManager:
         if did not in self._bytes:
             scope, name = did.split(":", 1)
             try:
-                info = await self.client.get_json("dids", scope, name, context={"did": did})
+                info = await self.client.get_json(
+                    "dids", scope, name, params={"dynamic_depth": "FILE"}, context={"did": did}
+                )
                 self._bytes[did] = info.get("bytes") if isinstance(info, dict) else None
             except DatalakeError as e:
                 if e.status != 404:

@@ -220,23 +220,20 @@ class FakeRucio:
             if parts[2] == "protocols":
                 return httpx.Response(
                     200,
-                    json={
-                        "rse": parts[1],
-                        "protocols": [
-                            {
-                                "scheme": "file",
-                                "hostname": "localhost",
-                                "port": 0,
-                                "prefix": f"/storage/{parts[1]}",
-                            },
-                            {
-                                "scheme": "root",
-                                "hostname": "xrd.test",
-                                "port": 1094,
-                                "prefix": "//data",
-                            },
-                        ],
-                    },
+                    json=[  # Rucio 41: a bare list
+                        {
+                            "scheme": "file",
+                            "hostname": "localhost",
+                            "port": 0,
+                            "prefix": f"/storage/{parts[1]}/",
+                        },
+                        {
+                            "scheme": "root",
+                            "hostname": "xrd.test",
+                            "port": 1094,
+                            "prefix": "//data",
+                        },
+                    ],
                 )
         if parts[0] == "dids":
             return self.dids_route(request, parts)
