@@ -1,0 +1,173 @@
+import { nullTranslator } from '@jupyterlab/translation';
+import { act, fireEvent, render, screen } from '@testing-library/react';
+import React from 'react';
+
+import { DatalakeModel } from '../model';
+import { didMimeData, JUPYTER_CELL_MIME } from '../notebook/drop';
+import { StageForm } from '../widgets/stageform';
+import { progressOf } from '../widgets/stagings';
+import { TreeView } from '../widgets/tree';
+import { did, fakeAPI, flush, pagesOf, staging } from './fakes';
+
+const trans = nullTranslator.load('jupyterlab_datalake');
+
+async function searchedModel(count: number) {
+  const pages = pagesOf(count);
+  const model = new DatalakeModel(
+    fakeAPI({
+      search: jest.fn(async () => ({
+        items: [did('big', 'DATASET'), did('other', 'DATASET')],
+        next_cursor: null
+      })),
+      files: jest.fn((d, page) => pages(page))
+    }),
+    { pageSize: 1000 }
+  );
+  model.search({ did: 'demo:*', type: 'all', filters: [] });
+  await flush();
+  return { model, pages };
+}
+
+function renderTree(model: DatalakeModel, onSelect = jest.fn()) {
+  const view = () => (
+    <TreeView
+      tree={model.tree!}
+      trans={trans}
+      label={trans.__('Search results')}
+      selectedDid={model.selectedDid}
+      onSelect={d => onSelect(d.did)}
+      onDrag={jest.fn()}
+    />
+  );
+  const result = render(view());
+  model.stateChanged.connect(() => result.rerender(view()));
+  return result;
+}
+
+describe('TreeView', () => {
+  it('renders only the visible rows of a 100k-file dataset and fetches pages on demand', async () => {
+    const { model, pages } = await searchedModel(100_000);
+    renderTree(model);
+    const tree = screen.getByRole('tree', { name: 'Search results' });
+    await act(async () => {
+      model.tree!.expand(model.tree!.rows[0]);
+      await flush();
+    });
+    expect(pages).toHaveBeenCalledTimes(1);
+    expect(tree.getAttribute('data-row-count')).toBe('1003');
+    // Virtualized: a screenful plus overscan, not a thousand nodes.
+    expect(screen.getAllByRole('treeitem').length).toBeLessThan(40);
+    // Jump to the end: the "more" row is rendered and triggers the next page.
+    await act(async () => {
+      fireEvent.keyDown(tree, { key: 'End' });
+      await flush();
+    });
+    expect(pages.mock.calls[1][0]).toEqual({ limit: 1000, cursor: '1000' });
+    model.dispose();
+  });
+
+  it('moves with arrows, expands with Right, collapses with Left, selects with Enter', async () => {
+    const { model } = await searchedModel(2);
+    const onSelect = jest.fn();
+    renderTree(model, onSelect);
+    const tree = screen.getByRole('tree');
+    await act(async () => {
+      fireEvent.keyDown(tree, { key: 'ArrowRight' });
+      await flush();
+    });
+    const big = document.querySelector('[data-did="demo:big"]')!;
+    expect(big.getAttribute('aria-expanded')).toBe('true');
+    expect(document.querySelector('[data-did="demo:f1"]')).not.toBeNull();
+
+    fireEvent.keyDown(tree, { key: 'ArrowDown' });
+    fireEvent.keyDown(tree, { key: 'ArrowDown' });
+    expect(tree.getAttribute('aria-activedescendant')).toBe(
+      'jp-datalake-row-2'
+    );
+    fireEvent.keyDown(tree, { key: 'Enter' });
+    expect(onSelect).toHaveBeenCalledWith('demo:f1');
+
+    // Left on a file goes to its parent, Left again collapses it.
+    fireEvent.keyDown(tree, { key: 'ArrowLeft' });
+    expect(tree.getAttribute('aria-activedescendant')).toBe(
+      'jp-datalake-row-0'
+    );
+    await act(async () => {
+      fireEvent.keyDown(tree, { key: 'ArrowLeft' });
+    });
+    expect(document.querySelector('[data-did="demo:f1"]')).toBeNull();
+    model.dispose();
+  });
+});
+
+describe('StageForm', () => {
+  it('offers only the server QoS classes, preselects the setting, and stages', async () => {
+    const api = fakeAPI({ stage: jest.fn(async () => [staging()]) });
+    const model = new DatalakeModel(api, {
+      defaultQos: 'CHEAP-ANALYSIS',
+      defaultLifetime: 86400
+    });
+    await model.connect();
+    render(<StageForm model={model} trans={trans} did="demo:lofar-obs" />);
+    const select = screen.getByLabelText('QoS class') as HTMLSelectElement;
+    expect(select.value).toBe('CHEAP-ANALYSIS');
+    expect(Array.from(select.options).map(o => o.value)).toEqual([
+      'FAST',
+      'CHEAP-ANALYSIS'
+    ]);
+    expect(screen.getByText(/HUB-CHEAP/)).toBeTruthy();
+
+    const lifetime = screen.getByLabelText('Lifetime') as HTMLInputElement;
+    expect(lifetime.value).toBe('1d');
+    fireEvent.change(lifetime, { target: { value: 'soon' } });
+    const submit = screen.getByRole('button', { name: 'Stage near the hub' });
+    expect((submit as HTMLButtonElement).disabled).toBe(true);
+
+    fireEvent.change(lifetime, { target: { value: '7d' } });
+    fireEvent.change(select, { target: { value: 'FAST' } });
+    await act(async () => {
+      fireEvent.click(submit);
+      await flush();
+    });
+    expect(api.stage).toHaveBeenCalledWith(
+      {
+        dids: ['demo:lofar-obs'],
+        qos: 'FAST',
+        lifetime: 604800,
+        source_qos: null,
+        start_in: null
+      },
+      'testbed'
+    );
+    model.dispose();
+  });
+
+  it('refuses to stage when the server offers no QoS class', async () => {
+    const model = new DatalakeModel(fakeAPI({ qos: jest.fn(async () => []) }));
+    await model.connect();
+    render(<StageForm model={model} trans={trans} did="demo:a" />);
+    expect(
+      screen.queryByRole('button', { name: 'Stage near the hub' })
+    ).toBeNull();
+    expect(screen.getByRole('status').textContent).toMatch(/no QoS class/);
+    model.dispose();
+  });
+});
+
+describe('staging progress and drag payload', () => {
+  it('computes progress from files', () => {
+    expect(progressOf(staging({ files_ok: 1, files_total: 4 }))).toBe(25);
+    expect(progressOf(staging({ state: 'OK', files_total: 0 }))).toBe(100);
+  });
+
+  it('drags one code cell binding the paths and the DID as text', () => {
+    const mime = didMimeData('demo:lofar-obs-sb001', 'sb001');
+    expect(mime.getData(JUPYTER_CELL_MIME)).toEqual([
+      expect.objectContaining({
+        cell_type: 'code',
+        source: 'sb001 = %datalake paths demo:lofar-obs-sb001'
+      })
+    ]);
+    expect(mime.getData('text/plain')).toBe('demo:lofar-obs-sb001');
+  });
+});
