@@ -87,6 +87,8 @@ export class DatalakeModel implements IDatalakeModel {
       standby: () => this._standby(),
       name: 'jupyterlab-datalake:stagings'
     });
+    // Standby ticks make no request, but expiry is still checked on the cached list.
+    this._poll.ticked.connect(this._onTick, this);
   }
 
   get stateChanged(): ISignal<this, void> {
@@ -530,6 +532,9 @@ export class DatalakeModel implements IDatalakeModel {
   private async _pollStagings(): Promise<void> {
     // Rejecting makes the poll back off; the error is already model state.
     await this.refreshStagings();
+  }
+
+  private _onTick(): void {
     this.checkExpiry();
   }
 
