@@ -38,6 +38,9 @@ MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
 RSE_CACHE_TTL = 300.0
 MAX_DATASETS_FOR_STATE = 200
+# Above this many files Rucio's deep dataset-replica count is too slow (minutes on SQLite):
+# use the stored collection replicas (kept up to date by abacus) instead.
+DEEP_REPLICA_LIMIT = 20000
 # Bookkeeping columns of Rucio's DID_COLUMN metadata that say nothing to a scientist.
 META_HIDDEN = frozenset(
     {
@@ -363,7 +366,8 @@ class DatalakeService:
         result["metadata"] = {
             k: v for k, v in (meta or {}).items() if v is not None and k not in META_HIDDEN
         }
-        result["near_hub"] = await self._near_hub(inst, parsed, result["type"])
+        files = info.get("length") if result["type"] != "FILE" else 1
+        result["near_hub"] = await self._near_hub(inst, parsed, result["type"], files)
         return result
 
     async def children(
@@ -402,7 +406,9 @@ class DatalakeService:
         )
         return await self._page(lines, limit, cursor, convert)
 
-    async def _replica_rows(self, inst: _Instance, did: DID, kind: str) -> list[dict[str, Any]]:
+    async def _replica_rows(
+        self, inst: _Instance, did: DID, kind: str, deep: bool = True
+    ) -> list[dict[str, Any]]:
         """Per (dataset or file, RSE): length, available_length, available_bytes."""
         rows: list[dict[str, Any]] = []
         if kind == "FILE":
@@ -444,7 +450,7 @@ class DatalakeService:
                 dataset.scope,
                 dataset.name,
                 "datasets",
-                params={"deep": "True"},
+                params={"deep": "True"} if deep else None,
                 context={"did": str(dataset)},
             )
             async with contextlib.aclosing(lines):
@@ -460,9 +466,31 @@ class DatalakeService:
                     )
         return rows
 
-    async def _near_hub(self, inst: _Instance, did: DID, kind: str) -> dict[str, Any]:
+    async def _near_hub(
+        self, inst: _Instance, did: DID, kind: str, files: int | None
+    ) -> dict[str, Any]:
         near = set(await inst.expression_rses(inst.config.site_expression))
-        rows = [r for r in await self._replica_rows(inst, did, kind) if r["rse"] in near]
+        expressions = {c.expression for c in inst.config.qos_classes.values()}
+        # Rules near the hub first: one cheap call, exact for what this product staged.
+        ok_rses: set[str] = set()
+        replicating = False
+        lines = inst.client.stream(
+            "GET", "dids", did.scope, did.name, "rules", context={"did": str(did)}
+        )
+        async with contextlib.aclosing(lines):
+            async for rule in lines:
+                expression = str(rule.get("rse_expression"))
+                if expression not in expressions and inst.config.site_expression not in expression:
+                    continue
+                state = did_type(rule.get("state"))
+                if state == "OK":
+                    ok_rses.update(r for r in await inst.expression_rses(expression) if r in near)
+                elif state in ("REPLICATING", "INJECT"):
+                    replicating = True
+        if ok_rses:
+            return {"state": "AVAILABLE", "rses": sorted(ok_rses)}
+        deep = files is None or files <= DEEP_REPLICA_LIMIT
+        rows = [r for r in await self._replica_rows(inst, did, kind, deep) if r["rse"] in near]
         complete: dict[str, bool] = {}
         rses: set[str] = set()
         for row in rows:
@@ -472,29 +500,21 @@ class DatalakeService:
             complete[row["key"]] = complete.get(row["key"], False) or done
         if complete and all(complete.values()):
             state = "AVAILABLE"
+        elif replicating:
+            state = "REPLICATING"
         else:
             state = "PARTIAL" if rses else "NONE"
-            expressions = {c.expression for c in inst.config.qos_classes.values()}
-            lines = inst.client.stream(
-                "GET", "dids", did.scope, did.name, "rules", context={"did": str(did)}
-            )
-            async with contextlib.aclosing(lines):
-                async for rule in lines:
-                    if did_type(rule.get("state")) in ("REPLICATING", "INJECT") and (
-                        rule.get("rse_expression") in expressions
-                        or inst.config.site_expression in str(rule.get("rse_expression"))
-                    ):
-                        state = "REPLICATING"
-                        break
         return {"state": state, "rses": sorted(rses)}
 
     async def replicas(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
         inst = self._get(instance)
         parsed = parse_did(did)
-        kind = did_type((await self._did(inst, parsed)).get("type"))
+        info = await self._did(inst, parsed)
+        kind = did_type(info.get("type"))
+        deep = kind == "FILE" or (info.get("length") or 0) <= DEEP_REPLICA_LIMIT
         near = set(await inst.expression_rses(inst.config.site_expression))
         per_rse: dict[str, dict[str, int]] = {}
-        for row in await self._replica_rows(inst, parsed, kind):
+        for row in await self._replica_rows(inst, parsed, kind, deep):
             totals = per_rse.setdefault(row["rse"], {"files": 0, "bytes": 0})
             totals["files"] += int(row["available_length"] or 0)
             totals["bytes"] += int(row["available_bytes"] or 0)
