@@ -22,8 +22,8 @@ test: ## lint, jest, pytest (unit + testbed integration) and Chromium UI tests; 
 
 lint: setup ## eslint, prettier, ruff
 	npm run lint:check
-	.venv/bin/ruff check python-shim testbed bench
-	.venv/bin/ruff format --check python-shim testbed bench
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
 
 testbed-up: ## start the local Rucio testbed in the background (idempotent)
 	bash testbed/up.sh

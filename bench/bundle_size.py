@@ -1,8 +1,8 @@
 """Frontend bundle size: ours (production build) next to rucio-jupyterlab's prebuilt labextension.
 
-Both are measured in the same run: our `npm run build:prod` output and the labextension shipped in the
-newest rucio-jupyterlab sdist on PyPI (pip download, no install). Counted: the JavaScript the browser
-may load (static/*.js), raw and gzip-compressed; licence texts and source maps are not code.
+Both are measured in the same run: our `npm run build:prod` output and the labextension shipped
+in the newest rucio-jupyterlab sdist on PyPI (pip download, no install). Counted: the JavaScript
+the browser may load (static/*.js), raw and gzip-compressed; licence texts and maps are not code.
 """
 
 import gzip
@@ -27,8 +27,19 @@ def js_sizes(static_dir: Path) -> tuple[int, int]:
 
 def competitor_static(workdir: Path) -> tuple[str, Path]:
     subprocess.run(
-        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:",
-         "-d", str(workdir), "rucio-jupyterlab"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "-d",
+            str(workdir),
+            "rucio-jupyterlab",
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -41,8 +52,12 @@ def competitor_static(workdir: Path) -> tuple[str, Path]:
 
 def measure(build: bool = True) -> dict[str, object]:
     if build:
-        subprocess.run(["npm", "run", "--silent", "build:prod"], cwd=ROOT, check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(
+            ["npm", "run", "--silent", "build:prod"],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     ours_raw, ours_gz = js_sizes(OURS)
     with tempfile.TemporaryDirectory() as tmp:
         name, static = competitor_static(Path(tmp))

@@ -1,8 +1,8 @@
 """A counting, optionally slow HTTP proxy in front of the testbed's Rucio server (benchmarks only).
 
-It lets a benchmark count exactly which Rucio calls the shim makes (calls per poll) and slow Rucio down
-(the event-loop benchmark) without touching Rucio or the shim. Control: `GET /_proxy/stats`,
-`POST /_proxy/reset`, `POST /_proxy/delay?seconds=5`.
+Lets a benchmark count exactly which Rucio calls the shim makes (calls per poll) and slow
+Rucio down (the event-loop benchmark) without touching Rucio or the shim.
+Control: `GET /_proxy/stats`, `POST /_proxy/reset`, `POST /_proxy/delay?seconds=5`.
 """
 
 import asyncio
@@ -28,7 +28,9 @@ class ControlHandler(tornado.web.RequestHandler):
         self.state = state
 
     def get(self, action: str) -> None:
-        self.write(json.dumps({"calls": dict(self.state.calls), "total": sum(self.state.calls.values())}))
+        self.write(
+            json.dumps({"calls": dict(self.state.calls), "total": sum(self.state.calls.values())})
+        )
 
     def post(self, action: str) -> None:
         if action == "reset":

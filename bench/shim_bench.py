@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -68,18 +68,32 @@ def servers() -> Iterator[dict[str, object]]:
             [sys.executable, str(ROOT / "bench" / "rucio_proxy.py"), rucio_url, str(proxy_port)]
         )
         server = subprocess.Popen(
-            [str(VENV_BIN / "jupyter"), "server", "--no-browser", "--allow-root",
-             "--ip=127.0.0.1", f"--port={lab_port}", f"--config={config_path}",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp}"],
-            stdout=subprocess.DEVNULL, stderr=open(Path(tmp) / "server.log", "w"),  # noqa: SIM115
+            [
+                str(VENV_BIN / "jupyter"),
+                "server",
+                "--no-browser",
+                "--allow-root",
+                "--ip=127.0.0.1",
+                f"--port={lab_port}",
+                f"--config={config_path}",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={tmp}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=open(Path(tmp) / "server.log", "w"),  # noqa: SIM115
         )
         try:
             wait_for(f"{proxy_url}/ping")
             base = f"http://127.0.0.1:{lab_port}"
             headers = {"Authorization": f"token {token}"}
             wait_for(f"{base}/api/status", headers)
-            yield {"base": base, "headers": headers, "proxy": proxy_url, "rucio": rucio_url,
-                   "server_pid": server.pid}
+            yield {
+                "base": base,
+                "headers": headers,
+                "proxy": proxy_url,
+                "rucio": rucio_url,
+                "server_pid": server.pid,
+            }
         finally:
             for process in (server, proxy):
                 process.terminate()
@@ -93,8 +107,11 @@ def rucio_token(rucio_url: str) -> str:
     client = parser["client"]
     response = httpx.get(
         f"{rucio_url}/auth/userpass",
-        headers={"X-Rucio-Account": client["account"], "X-Rucio-Username": client["username"],
-                 "X-Rucio-Password": client["password"]},
+        headers={
+            "X-Rucio-Account": client["account"],
+            "X-Rucio-Username": client["username"],
+            "X-Rucio-Password": client["password"],
+        },
     )
     response.raise_for_status()
     return response.headers["X-Rucio-Auth-Token"]
@@ -104,7 +121,7 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
-def timed(call) -> float:  # noqa: ANN001 (any zero-argument callable)
+def timed(call: Callable[[], object]) -> float:
     start = time.perf_counter()
     call()
     return time.perf_counter() - start
@@ -116,8 +133,11 @@ def bench_first_page(env: dict, client: httpx.Client) -> dict[str, float]:
     cold = timed(lambda: client.get(url, params=params).raise_for_status())
     warm = [timed(lambda: client.get(url, params=params).raise_for_status()) for _ in range(10)]
     rows = len(client.get(url, params=params).json()["items"])
-    return {"first_page_cold_ms": cold * 1000, "first_page_median_ms": median_ms(warm),
-            "first_page_rows": rows}
+    return {
+        "first_page_cold_ms": cold * 1000,
+        "first_page_median_ms": median_ms(warm),
+        "first_page_rows": rows,
+    }
 
 
 def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
@@ -128,15 +148,23 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
     shim_url = f"{env['base']}/datalake/did"
     direct, shim = [], []
     for _ in range(40):
-        direct.append(timed(lambda: httpx.get(direct_url, headers={"X-Rucio-Auth-Token": token})
-                            .raise_for_status()))
+        direct.append(
+            timed(
+                lambda: httpx.get(
+                    direct_url, headers={"X-Rucio-Auth-Token": token}
+                ).raise_for_status()
+            )
+        )
         shim.append(timed(lambda: client.get(shim_url, params={"did": SMALL}).raise_for_status()))
     httpx.post(f"{env['proxy']}/_proxy/reset")
     client.get(shim_url, params={"did": SMALL}).raise_for_status()
     calls = httpx.get(f"{env['proxy']}/_proxy/stats").json()["total"]
-    return {"small_direct_ms": median_ms(direct), "small_shim_ms": median_ms(shim),
-            "small_ratio": statistics.median(shim) / statistics.median(direct),
-            "small_rucio_calls_per_request": calls}
+    return {
+        "small_direct_ms": median_ms(direct),
+        "small_shim_ms": median_ms(shim),
+        "small_ratio": statistics.median(shim) / statistics.median(direct),
+        "small_rucio_calls_per_request": calls,
+    }
 
 
 def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
@@ -150,9 +178,10 @@ def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
     created: list[str] = []
     try:
         for label, did in (("small", SMALL), ("big", BIG)):
-            response = client.post(f"{env['base']}/datalake/stagings",
-                                   json={"dids": [did], "qos": "CHEAP-ANALYSIS", "lifetime": 3600,
-                                         "start_in": 86400})
+            response = client.post(
+                f"{env['base']}/datalake/stagings",
+                json={"dids": [did], "qos": "CHEAP-ANALYSIS", "lifetime": 3600, "start_in": 86400},
+            )
             response.raise_for_status()
             staging = response.json()["stagings"][0]
             created.append(staging["id"])
@@ -169,7 +198,9 @@ def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
                 polls += 1
             time.sleep(1)
         stats = httpx.get(f"{env['proxy']}/_proxy/stats").json()
-        rule_polls = sum(n for key, n in stats["calls"].items() if key.startswith("GET /rules/{id}"))
+        rule_polls = sum(
+            n for key, n in stats["calls"].items() if key.startswith("GET /rules/{id}")
+        )
         result["browser_polls"] = polls
         result["rucio_calls_during_polls"] = stats["total"]
         result["rucio_rule_gets"] = rule_polls
@@ -181,10 +212,13 @@ def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
     token = rucio_token(env["rucio"])
     scope, name = BIG.split(":")
     raw = 0
-    with httpx.stream("POST", f"{env['rucio']}/replicas/list",
-                      headers={"X-Rucio-Auth-Token": token, "Accept": "application/x-json-stream"},
-                      json={"dids": [{"scope": scope, "name": name}], "schemes": ["file"]},
-                      timeout=300) as response:
+    with httpx.stream(
+        "POST",
+        f"{env['rucio']}/replicas/list",
+        headers={"X-Rucio-Auth-Token": token, "Accept": "application/x-json-stream"},
+        json={"dids": [{"scope": scope, "name": name}], "schemes": ["file"]},
+        timeout=300,
+    ) as response:
         for chunk in response.iter_raw():
             raw += len(chunk)
     result["per_file_list_bytes_big"] = raw
@@ -197,11 +231,13 @@ def bench_paths(env: dict, client: httpx.Client) -> dict[str, float]:
     scope, name = BIG.split(":")
     start = time.perf_counter()
     direct_lines = 0
-    with httpx.stream("POST", f"{env['rucio']}/replicas/list",
-                      headers={"X-Rucio-Auth-Token": token, "Accept": "application/x-json-stream"},
-                      json={"dids": [{"scope": scope, "name": name}], "schemes": ["file"],
-                            "all_states": True},
-                      timeout=600) as response:
+    with httpx.stream(
+        "POST",
+        f"{env['rucio']}/replicas/list",
+        headers={"X-Rucio-Auth-Token": token, "Accept": "application/x-json-stream"},
+        json={"dids": [{"scope": scope, "name": name}], "schemes": ["file"], "all_states": True},
+        timeout=600,
+    ) as response:
         for _ in response.iter_lines():
             direct_lines += 1
     direct_s = time.perf_counter() - start
@@ -210,28 +246,38 @@ def bench_paths(env: dict, client: httpx.Client) -> dict[str, float]:
     rss_peak = rss_before
     start = time.perf_counter()
     shim_lines = 0
-    with client.stream("GET", f"{env['base']}/datalake/paths", params={"did": BIG},
-                       timeout=600) as response:
+    with client.stream(
+        "GET", f"{env['base']}/datalake/paths", params={"did": BIG}, timeout=600
+    ) as response:
         response.raise_for_status()
         for _ in response.iter_lines():
             shim_lines += 1
             if shim_lines % 5000 == 0:
                 rss_peak = max(rss_peak, rss_kib(pid))
     shim_s = time.perf_counter() - start
-    return {"paths_direct_lines": direct_lines, "paths_direct_per_s": direct_lines / direct_s,
-            "paths_shim_lines": shim_lines, "paths_shim_per_s": shim_lines / shim_s,
-            "paths_rate_ratio": (shim_lines / shim_s) / (direct_lines / direct_s),
-            "paths_rss_growth_mib": (rss_peak - rss_before) / 1024}
+    return {
+        "paths_direct_lines": direct_lines,
+        "paths_direct_per_s": direct_lines / direct_s,
+        "paths_shim_lines": shim_lines,
+        "paths_shim_per_s": shim_lines / shim_s,
+        "paths_rate_ratio": (shim_lines / shim_s) / (direct_lines / direct_s),
+        "paths_rss_growth_mib": (rss_peak - rss_before) / 1024,
+    }
 
 
 async def bench_event_loop(env: dict) -> dict[str, float]:
     """/api/status latency while 10 shim calls wait on a Rucio slowed to 5 s."""
     async with httpx.AsyncClient(headers=env["headers"], timeout=60) as client:
-        httpx.post(f"{env['proxy']}/_proxy/delay", params={"seconds": 5})
+        await client.post(f"{env['proxy']}/_proxy/delay", params={"seconds": 5})
         try:
-            slow = [asyncio.create_task(client.get(f"{env['base']}/datalake/did",
-                                                   params={"did": f"demo:lofar-obs-sb00{i % 3}"}))
-                    for i in range(10)]
+            slow = [
+                asyncio.create_task(
+                    client.get(
+                        f"{env['base']}/datalake/did", params={"did": f"demo:lofar-obs-sb00{i % 3}"}
+                    )
+                )
+                for i in range(10)
+            ]
             await asyncio.sleep(0.3)
             samples = []
             for _ in range(100):
@@ -242,10 +288,13 @@ async def bench_event_loop(env: dict) -> dict[str, float]:
             pending_while_measuring = sum(not task.done() for task in slow)
             await asyncio.gather(*slow, return_exceptions=True)
         finally:
-            httpx.post(f"{env['proxy']}/_proxy/delay", params={"seconds": 0})
+            await client.post(f"{env['proxy']}/_proxy/delay", params={"seconds": 0})
     samples.sort()
-    return {"status_p50_ms": samples[49] * 1000, "status_p99_ms": samples[98] * 1000,
-            "slow_calls_pending": pending_while_measuring}
+    return {
+        "status_p50_ms": samples[49] * 1000,
+        "status_p99_ms": samples[98] * 1000,
+        "slow_calls_pending": pending_while_measuring,
+    }
 
 
 def measure() -> dict[str, float]:

@@ -21,8 +21,8 @@ check() {
 
 log "Lint"
 check eslint+prettier npm run --silent lint:check
-check ruff-check ruff check python-shim testbed bench
-check ruff-format ruff format --check python-shim testbed bench
+check ruff-check ruff check .
+check ruff-format ruff format --check .
 
 log "Jest"
 npx jest --ci --json --outputFile="$RESULTS/jest.json" 2>&1 | tail -n 40
