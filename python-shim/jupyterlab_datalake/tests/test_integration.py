@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[3]
 TESTBED = ROOT / ".testbed"
-CONFIG = TESTBED / "jupyter_server_config.json"
+CONFIG = Path(os.environ.get("DATALAKE_TESTBED_CONFIG") or TESTBED / "jupyter_server_config.json")
 DID = "demo:lofar-obs-sb000"
 RULE_OK_WITHIN = 90.0
 
