@@ -19,3 +19,11 @@ c.ServerApp.allow_root = True
 testbed = Path(os.environ.get("TESTBED_DIR", Path(__file__).resolve().parent.parent / ".testbed"))
 for trait, value in json.loads((testbed / "jupyter_server_config.json").read_text())["DatalakeApp"].items():
     setattr(c.DatalakeApp, trait, value)
+
+# The browser tests put a TCP forwarder they control between the shim and Rucio, so that a test can
+# "stop Rucio" (close the forwarder) without touching the shared testbed. Set by playwright.config.js.
+proxy = os.environ.get("UI_TESTS_RUCIO_PROXY")
+if proxy:
+    c.DatalakeApp.instances = [
+        {**instance, "rucio_url": proxy, "auth_url": proxy} for instance in c.DatalakeApp.instances
+    ]

@@ -5,6 +5,8 @@
 const baseConfig = require('@jupyterlab/galata/lib/playwright-config');
 
 const port = process.env.UI_TESTS_PORT || '8899';
+// The shim reaches Rucio through a forwarder the tests open and close (tests/fixtures.ts).
+const proxyPort = process.env.UI_TESTS_PROXY_PORT || '8483';
 
 module.exports = {
   ...baseConfig,
@@ -34,6 +36,10 @@ module.exports = {
       'exec jupyter lab --config jupyter_server_test_config.py > jupyter-server.log 2>&1',
     url: `http://127.0.0.1:${port}/lab`,
     timeout: 120000,
+    env: {
+      ...process.env,
+      UI_TESTS_RUCIO_PROXY: `http://127.0.0.1:${proxyPort}`
+    },
     reuseExistingServer: !process.env.CI
   }
 };
