@@ -61,6 +61,10 @@ FILES_PER_DATASET = 4
 FILE_SIZES = (4 * 1024, 96 * 1024, 700 * 1024, 2560 * 1024)
 BIG_DATASET = "big-100k"
 BIG_FILES = 100_000
+# Nominal size: 100,000 x 200 MiB = 20 TiB, more than alice's 10 TB quota, so a rule on
+# the whole dataset is refused at once (InsufficientAccountLimit) instead of queueing
+# 100,000 transfers of files that have no bytes on disk.
+BIG_FILE_BYTES = 200 * 2**20
 # The API caps an attachment at 1000 DIDs, and Rucio's OR-of-DIDs queries hit SQLite's
 # expression depth limit (1000) well before that.
 CHUNK = 300
@@ -174,6 +178,8 @@ def seed_lofar() -> int:
         )
         attachment = {"dids": [{"scope": DEMO_SCOPE, "name": f["name"]} for f in files]}
         did.attach_dids(DEMO_SCOPE, ds, attachment, issuer=ISSUER)
+        # Published data is closed; closing also fills the dataset's length and bytes.
+        did.set_status(DEMO_SCOPE, ds, issuer=ISSUER, open=False)
         datasets.append({"scope": DEMO_SCOPE, "name": ds})
     did.add_did(
         DEMO_SCOPE,
@@ -183,6 +189,7 @@ def seed_lofar() -> int:
         meta={"datatype": "RAW", "project": "lofar"},
     )
     did.attach_dids(DEMO_SCOPE, "lofar-obs", {"dids": datasets}, issuer=ISSUER)
+    did.set_status(DEMO_SCOPE, "lofar-obs", issuer=ISSUER, open=False)
     # Custodial copy: root's rule pins the demo data on LAKE-SAFE.
     rule.add_replication_rule(
         dids=[{"scope": DEMO_SCOPE, "name": "lofar-obs"}],
@@ -212,10 +219,10 @@ def seed_lofar() -> int:
 
 
 def seed_big() -> None:
-    """100,000 registered files for paging/streaming tests; no bytes on disk.
+    """100,000 registered files for browsing/paging/streaming tests; no bytes on disk.
 
-    Checksums are those of the one-line content `<name>\\n`, so the catalogue is
-    self-consistent; transfers of these files fail (no source bytes) by design.
+    Sizes are nominal (BIG_FILE_BYTES) and checksums are derived from the name; a
+    transfer of one of these files fails (no source bytes), which is by design.
     """
     did.add_did(
         DEMO_SCOPE,
@@ -228,18 +235,18 @@ def seed_big() -> None:
         files = []
         for k in range(start, min(start + CHUNK, BIG_FILES)):
             name = f"{BIG_DATASET}.f{k:06d}"
-            content = f"{name}\n".encode()
             files.append(
                 {
                     "scope": DEMO_SCOPE,
                     "name": name,
-                    "bytes": len(content),
-                    "adler32": adler32_hex(content),
-                    "md5": hashlib.md5(content).hexdigest(),
+                    "bytes": BIG_FILE_BYTES,
+                    "adler32": adler32_hex(name.encode()),
+                    "md5": hashlib.md5(name.encode()).hexdigest(),
                 }
             )
         # Attaching with an RSE registers the replicas and the attachment in one call.
         did.attach_dids(DEMO_SCOPE, BIG_DATASET, {"rse": SOURCE_RSE, "dids": files}, issuer=ISSUER)
+    did.set_status(DEMO_SCOPE, BIG_DATASET, issuer=ISSUER, open=False)
 
 
 @read_session
