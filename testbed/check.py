@@ -83,10 +83,17 @@ def remove_leftovers(client: Client) -> None:
     copies stay until the reaper's next pass.
     """
     for rule in client.list_did_rules(DATASET["scope"], DATASET["name"]):
-        if rule["account"] == "alice" and rule["rse_expression"] == EXPRESSION:
-            expire_now(client, rule["id"])
+        if rule["account"] != "alice" or rule["rse_expression"] != EXPRESSION:
+            continue
+        if rule["comments"] != COMMENT:
+            # Someone else's staging (tests share the testbed): leave it alone.
+            fail(
+                f"rule {rule['id']} ({rule['comments']!r}) already stages this; use a fresh "
+                "testbed (TESTBED_DIR=... TESTBED_PORT=...) or wait for it to go"
+            )
+        expire_now(client, rule["id"])
     if not wait_until(lambda: not hub_replicas(client), TIMEOUT):
-        fail(f"old copies on {TARGET_RSE} are not going away; is the daemon loop running?")
+        fail(f"copies on {TARGET_RSE} are not going away (another rule on them, or no daemon loop)")
 
 
 def main() -> None:
