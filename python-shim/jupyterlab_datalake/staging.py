@@ -22,6 +22,9 @@ from .rucio import RucioClient
 from .watcher import RuleWatcher
 
 TAG = "jupyterlab-datalake"
+# Rucio only soft-deletes a rule (it lingers up to an hour): a released staging is re-commented
+# with this prefix, which ``tagged_qos`` does not accept, so it leaves the stagings list at once.
+RELEASED = TAG + "-released"
 RULE_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 SOURCE_QOS_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 COMMENT_MAX = 255
@@ -330,6 +333,18 @@ class StagingManager:
                             "DUPLICATE_RULE",
                         ) from e
                     rule_id = existing["id"]
+                    if str(existing.get("comments", existing.get("comment")) or "").startswith(
+                        RELEASED
+                    ):
+                        # A released staging still lingering in Rucio: take it back, with the
+                        # lifetime asked for now (not the hour left by the release).
+                        await self.client.request(
+                            "PUT",
+                            "rules",
+                            rule_id,
+                            json_body={"options": {"comment": tag, "lifetime": lifetime}},
+                            context={"rule_id": rule_id},
+                        )
                 results.append(self.watcher.put(rule_id, await self.fetch(rule_id)))
         self._listed_at = 0.0  # the next list asks Rucio again
         return results, created_any
@@ -355,6 +370,16 @@ class StagingManager:
             json_body={"purge_replicas": False},
             context={"rule_id": rule["id"]},
         )
+        qos = tagged_qos(rule.get("comments", rule.get("comment"))) or ""
+        # Best effort: a Rucio that deleted the rule outright leaves nothing to re-comment.
+        with contextlib.suppress(DatalakeError):
+            await self.client.request(
+                "PUT",
+                "rules",
+                rule["id"],
+                json_body={"options": {"comment": f"{RELEASED} {qos}".strip()}},
+                context={"rule_id": rule["id"]},
+            )
         self.watcher.forget(rule["id"])
         if self._list_ids is not None and rule["id"] in self._list_ids:
             self._list_ids.remove(rule["id"])
