@@ -9,7 +9,8 @@ TESTBED_DIR="$(cd "$TESTBED_DIR" && pwd)"
 TESTBED_PORT="${TESTBED_PORT:-8480}"
 TESTBED_URL="http://127.0.0.1:$TESTBED_PORT"
 
-VENV="$TESTBED_DIR/venv"
+# TESTBED_VENV lets an isolated testbed (own TESTBED_DIR) reuse an existing venv.
+VENV="${TESTBED_VENV:-$TESTBED_DIR/venv}"
 RUCIO_PIN="rucio==41.5.1"
 GUNICORN_PIN="gunicorn==27.0.1"
 ETC="$TESTBED_DIR/etc"

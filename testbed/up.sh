@@ -9,7 +9,15 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 since_ms() { local d=$(($(now_ms) - $1)); printf '%d.%d' $((d / 1000)) $((d % 1000 / 100)); }
 t_start=$(now_ms)
 
-ping_ok() { curl -fsS --max-time 2 "$TESTBED_URL/ping" >/dev/null 2>&1; }
+# curl if present (fast); a bare CI image may not have it, the venv's Python always works.
+if command -v curl >/dev/null; then
+    ping_ok() { curl -fsS --max-time 2 "$TESTBED_URL/ping" >/dev/null 2>&1; }
+else
+    ping_ok() {
+        "$VENV/bin/python" -c 'import sys, urllib.request as u; u.urlopen(sys.argv[1], timeout=2)' \
+            "$TESTBED_URL/ping" >/dev/null 2>&1
+    }
+fi
 
 # cmdline_has FILE PATTERN: the recorded pid is alive and really is our process
 # (a stale pid file may name an unrelated process after a reboot).
@@ -22,7 +30,8 @@ mkdir -p "$ETC" "$VAR" "$LOG" "$RUN" "$TESTBED_DIR/storage"
 # 1. Virtualenv (its own: the server pins libraries that clash with Jupyter).
 if ! "$VENV/bin/python" -c 'import rucio, gunicorn' >/dev/null 2>&1; then
     echo "testbed: creating $VENV (pip install $RUCIO_PIN $GUNICORN_PIN)"
-    python3 -m venv "$VENV"
+    python3 -m venv "$VENV" \
+        || { echo "testbed: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
     "$VENV/bin/pip" install --quiet "$RUCIO_PIN" "$GUNICORN_PIN" >"$LOG/pip.log" 2>&1 \
         || { echo "testbed: pip install failed, see $LOG/pip.log" >&2; exit 1; }
 fi

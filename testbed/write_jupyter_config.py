@@ -61,7 +61,8 @@ def main() -> None:
         "TESTBED_RUCIO_CFG": str(tb / "rucio.cfg"),
         "TESTBED_ROOT_CFG": str(tb / "rucio-root.cfg"),
         "TESTBED_STORAGE": str(tb / "storage"),
-        "TESTBED_VENV": str(tb / "venv"),
+        # Run by the venv's Python, so its prefix is the venv (TESTBED_VENV may move it).
+        "TESTBED_VENV": sys.prefix,
         "TESTBED_ACCOUNT": "alice",
         "DATALAKE_CONFIG": str(config),
     }
