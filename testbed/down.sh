@@ -3,6 +3,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
+lock_testbed
 # Daemons first, so they do not log errors about a vanished server/DB.
 stop_pid daemons
 stop_pid server

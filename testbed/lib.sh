@@ -48,3 +48,15 @@ stop_pid() {
     fi
     rm -f "$pidfile"
 }
+
+# lock_testbed: serialise up/down/reset on this TESTBED_DIR (e.g. `make demo` and `make test`
+# started together must not both bootstrap and seed). Background children must not inherit
+# fd 9, or they would hold the lock for their whole life: start them with `9>&-`.
+lock_testbed() {
+    # Outside run/ so that reset.sh, which deletes run/, keeps the file others may wait on.
+    exec 9>"$TESTBED_DIR/.lock"
+    if ! flock -w 600 9; then
+        echo "testbed: another up/down/reset holds $TESTBED_DIR/.lock" >&2
+        exit 1
+    fi
+}

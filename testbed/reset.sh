@@ -4,7 +4,9 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-"$TESTBED_SRC/down.sh"
+lock_testbed
+stop_pid daemons
+stop_pid server
 rm -rf "$VAR" "$TESTBED_DIR/storage" "$ETC" "$LOG" "$RUN"
 rm -rf "$TESTBED_DIR/tokens"
 rm -f "$TESTBED_DIR/rucio.cfg" "$TESTBED_DIR/rucio-root.cfg" \

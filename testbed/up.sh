@@ -26,6 +26,7 @@ cmdline_has() {
 }
 
 mkdir -p "$ETC" "$VAR" "$LOG" "$RUN" "$TESTBED_DIR/storage"
+lock_testbed
 
 # 1. Virtualenv (its own: the server pins libraries that clash with Jupyter).
 if ! "$VENV/bin/python" -c 'import rucio, gunicorn' >/dev/null 2>&1; then
@@ -67,7 +68,7 @@ else
         --no-control-socket \
         --error-logfile "$LOG/server.log" --access-logfile "$LOG/access.log" \
         'rucio.web.rest.flaskapi.v1.main:application' \
-        </dev/null >>"$LOG/server.log" 2>&1 &
+        </dev/null >>"$LOG/server.log" 2>&1 9>&- &
     echo $! >"$RUN/server.pid"
     server_started=1
     for _ in $(seq 1 120); do
@@ -96,7 +97,7 @@ fi
 # 7. Daemon loop (judge, conveyor with the local copy tool, reaper).
 if ! cmdline_has "$RUN/daemons.pid" daemons.py; then
     stop_pid daemons
-    setsid "$PY" "$TESTBED_SRC/daemons.py" </dev/null >>"$LOG/daemons.log" 2>&1 &
+    setsid "$PY" "$TESTBED_SRC/daemons.py" </dev/null >>"$LOG/daemons.log" 2>&1 9>&- &
     echo $! >"$RUN/daemons.pid"
 fi
 
