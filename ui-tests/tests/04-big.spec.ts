@@ -1,0 +1,63 @@
+/**
+ * Scenario 5: a 100,000-file dataset shows its first rows fast and scrolls to the end,
+ * with only a few rows in the DOM.
+ */
+import {
+  expect,
+  galata,
+  openPanel,
+  panel,
+  row,
+  search,
+  test
+} from './fixtures';
+
+const BIG = 'demo:big-100k';
+const LAST = 'big-100k.f099999';
+
+// Pages of 1000 rows (the largest the settings allow): 100 pages to reach the end.
+test.use({
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    'jupyterlab-datalake:plugin': { pageSize: 1000 }
+  }
+});
+
+test('scroll demo:big-100k from the first rows to the last file', async ({
+  page
+}) => {
+  test.setTimeout(240000);
+  await openPanel(page);
+  await search(page, BIG);
+  const big = row(page, BIG);
+  await expect(big).toBeVisible();
+
+  const tree = panel(page).getByRole('tree', { name: 'Search results' });
+  const files = tree.locator('.jp-datalake-row[aria-level="2"][data-did]');
+  const started = Date.now();
+  await big.locator('.jp-datalake-twisty').click();
+  await expect(files.first()).toBeVisible({ timeout: 10000 });
+  const firstRowsMs = Date.now() - started;
+  test.info().annotations.push({
+    type: 'first rows',
+    description: `${firstRowsMs} ms`
+  });
+  expect(firstRowsMs).toBeLessThan(5000);
+  await expect(files.first()).toHaveAttribute(
+    'data-did',
+    'demo:big-100k.f000000'
+  );
+
+  // Keyboard End, page after page, until the last file is loaded and shown.
+  await big.click();
+  const last = tree.locator(`.jp-datalake-row[data-did="demo:${LAST}"]`);
+  await expect(async () => {
+    await tree.press('End');
+    await expect(last).toBeVisible({ timeout: 1000 });
+  }).toPass({ timeout: 200000, intervals: [200] });
+  await expect(last.locator('.jp-datalake-row-name')).toHaveText(LAST);
+  await expect(tree).toHaveAttribute('data-row-count', '100001');
+  await expect(tree.locator('.jp-datalake-row-more')).toHaveCount(0);
+  // Virtualized: a few dozen rows in the DOM, not 100,000.
+  expect(await tree.getByRole('treeitem').count()).toBeLessThan(100);
+});
