@@ -543,7 +543,7 @@ class DatalakeService:
         async with contextlib.aclosing(lines):
             async for rule in lines:
                 rules.append(rule)
-        size = await inst.staging.did_bytes(str(parsed))
+        size = await inst.staging.did_size(str(parsed))
         return {"rules": [staging_from_rule(rule, inst.config, size) for rule in rules]}
 
     async def qos(self, *, instance: str | None = None) -> dict[str, Any]:

@@ -92,8 +92,10 @@ def tagged_qos(comment: object) -> str | None:
 
 
 def staging_from_rule(
-    rule: dict[str, Any], instance: InstanceConfig, bytes_total: int | None
+    rule: dict[str, Any], instance: InstanceConfig, size: tuple[int | None, int | None]
 ) -> dict[str, Any]:
+    """The Staging document of the contract; ``size`` is the DID's (bytes, file count)."""
+    bytes_total, length = size
     ok = int(rule.get("locks_ok_cnt") or 0)
     replicating = int(rule.get("locks_replicating_cnt") or 0)
     stuck = int(rule.get("locks_stuck_cnt") or 0)
@@ -111,7 +113,8 @@ def staging_from_rule(
         "files_ok": ok,
         "files_replicating": replicating,
         "files_stuck": stuck,
-        "files_total": ok + replicating + stuck,
+        # Before injection (delayed start) a rule has no locks yet: the DID says how many files.
+        "files_total": max(ok + replicating + stuck, length or 0),
         "bytes_total": bytes_total,
         "expires_at": iso(parse_rucio_date(rule.get("expires_at"))),
         "created_at": iso(parse_rucio_date(rule.get("created_at"))),
@@ -135,7 +138,7 @@ class StagingManager:
         self.client = client
         self.list_ttl = list_ttl
         self.watcher = watcher or RuleWatcher(self.fetch)
-        self._bytes: dict[str, int | None] = {}
+        self._sizes: dict[str, tuple[int | None, int | None]] = {}
         self._account: str | None = None
         self._list_ids: list[str] | None = None
         self._listed_at = 0.0
@@ -161,23 +164,28 @@ class StagingManager:
             self._account = account
         return self._account
 
-    async def did_bytes(self, did: str) -> int | None:
-        if did not in self._bytes:
+    async def did_size(self, did: str) -> tuple[int | None, int | None]:
+        """(bytes, number of files) of a DID, asked once per DID."""
+        if did not in self._sizes:
             scope, name = did.split(":", 1)
             try:
                 info = await self.client.get_json(
                     "dids", scope, name, params={"dynamic_depth": "FILE"}, context={"did": did}
                 )
-                self._bytes[did] = info.get("bytes") if isinstance(info, dict) else None
+                if isinstance(info, dict):
+                    files = 1 if info.get("type") == "FILE" else info.get("length")
+                    self._sizes[did] = (info.get("bytes"), files)
+                else:
+                    self._sizes[did] = (None, None)
             except DatalakeError as e:
                 if e.status != 404:
                     raise
-                self._bytes[did] = None
-        return self._bytes[did]
+                self._sizes[did] = (None, None)
+        return self._sizes[did]
 
     async def _staging(self, rule: dict[str, Any]) -> dict[str, Any]:
         did = f"{rule.get('scope')}:{rule.get('name')}"
-        return staging_from_rule(rule, self.instance, await self.did_bytes(did))
+        return staging_from_rule(rule, self.instance, await self.did_size(did))
 
     async def fetch(self, rule_id: str) -> dict[str, Any]:
         """One ``GET /rules/{id}``; the watcher's poll."""

@@ -9,6 +9,7 @@ from fake_rucio import FakeRucio
 from jupyterlab_datalake.config import parse_config
 from jupyterlab_datalake.errors import DatalakeError
 from jupyterlab_datalake.service import DatalakeService, decode_cursor, encode_cursor
+from jupyterlab_datalake.staging import staging_from_rule
 
 
 async def test_stage_sends_a_complete_rule(service, fake_rucio):
@@ -210,3 +211,24 @@ async def test_search_rejects_bad_filters(service):
         await service.search("demo:*", filters={"x": [1, 2]})
     found = await service.search("demo", type="container")  # a bare scope lists it
     assert [i["did"] for i in found["items"]] == ["demo:lofar-obs"]
+
+
+def test_a_delayed_staging_counts_the_files_it_will_copy():
+    # Before injection Rucio has made no locks; the file count comes from the DID.
+    rule = {
+        "id": "a" * 32,
+        "scope": "demo",
+        "name": "big-100k",
+        "state": "INJECT",
+        "locks_ok_cnt": 0,
+        "locks_replicating_cnt": 0,
+        "locks_stuck_cnt": 0,
+        "comments": "jupyterlab-datalake FAST",
+    }
+    instance = parse_config([stub_instance()], None).instances["stub"]
+    staging = staging_from_rule(rule, instance, (2_000, 100_000))
+    assert staging["state"] == "INJECT"
+    assert staging["files_total"] == 100_000 and staging["files_ok"] == 0
+    # Once locks exist they are the truth, even if the DID grew since.
+    staging = staging_from_rule({**rule, "locks_ok_cnt": 7}, instance, (2_000, 4))
+    assert staging["files_total"] == 7
