@@ -63,12 +63,13 @@ def table(r: dict[str, float]) -> str:
             True,
         ),
         row(
-            "Rucio calls per rule poll (5 tabs × 1 poll/s for 12 s)",
-            f"{r['rucio_calls_per_rule_poll']:.2f} "
-            f"({int(r['rucio_calls_during_polls'])} Rucio calls "
-            f"for {int(r['browser_polls'])} browser polls)",
-            "1",
-            r["rucio_calls_per_rule_poll"] <= 1.0,
+            "Rucio calls per browser poll (5 tabs x 1 poll/s for 12 s, 2 stagings watched)",
+            f"{r['rucio_calls_per_browser_poll']:.2f}: {int(r['rucio_calls_during_polls'])} "
+            f"Rucio calls for {int(r['browser_polls'])} browser polls "
+            f"({int(r['rucio_rule_gets'])} GET /rules/{{id}} by the shared watchers, "
+            f"{int(r['rucio_calls_during_polls'] - r['rucio_rule_gets'])} list refresh)",
+            "1 per poll",
+            r["rucio_calls_per_browser_poll"] <= 1.0,
         ),
         row(
             "First page (100 rows) of demo:big-100k children via the shim",
@@ -77,14 +78,14 @@ def table(r: dict[str, float]) -> str:
             r["first_page_cold_ms"] <= 500,
         ),
         row(
-            "Resolve all 100k paths: shim stream vs raw Rucio list_replicas stream",
+            "Resolve all 100k paths: shim stream vs the same list_replicas requests made directly",
             f"{r['paths_shim_per_s']:,.0f} vs {r['paths_direct_per_s']:,.0f} files/s "
             f"= {r['paths_rate_ratio']:.2f}×; shim RSS growth {r['paths_rss_growth_mib']:.1f} MiB",
             "≥ 0.8×, memory flat",
             r["paths_rate_ratio"] >= 0.8 and r["paths_rss_growth_mib"] < 50,
         ),
         row(
-            "Small request (one DID) via the shim vs straight to Rucio",
+            "Small request (content of demo:lofar-obs) via the shim vs straight to Rucio",
             f"{r['small_shim_ms']:.1f} vs {r['small_direct_ms']:.1f} ms = {r['small_ratio']:.2f}× "
             f"({int(r['small_rucio_calls_per_request'])} Rucio call per request)",
             "≤ 1.15×",
