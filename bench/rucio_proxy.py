@@ -10,6 +10,7 @@ import collections
 import json
 
 import httpx
+import tornado.iostream
 import tornado.web
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
@@ -67,6 +68,8 @@ class ForwardHandler(tornado.web.RequestHandler):
             async for chunk in response.aiter_raw():
                 self.write(chunk)
                 await self.flush()
+        except tornado.iostream.StreamClosedError:
+            pass  # the shim stopped reading early (a page of a longer listing): nothing to forward
         finally:
             await response.aclose()
 
