@@ -1,4 +1,4 @@
-"""JupyterLab server for the browser tests: galata's test settings plus the testbed's extension config.
+"""JupyterLab for the browser tests: galata's test settings plus the testbed's extension config.
 
 Never use this configuration in production: it disables authentication for the galata helpers.
 """
@@ -15,13 +15,16 @@ c.ServerApp.ip = "127.0.0.1"
 c.ServerApp.port = int(os.environ.get("UI_TESTS_PORT", "8899"))
 c.ServerApp.allow_root = True
 
-# The testbed wrote the extension's configuration: instance "testbed", site HUB, mounts, alice's rucio.cfg.
+# The testbed wrote the extension's configuration: instance "testbed", site HUB, mounts,
+# alice's rucio.cfg.
 testbed = Path(os.environ.get("TESTBED_DIR", Path(__file__).resolve().parent.parent / ".testbed"))
-for trait, value in json.loads((testbed / "jupyter_server_config.json").read_text())["DatalakeApp"].items():
+extension_config = json.loads((testbed / "jupyter_server_config.json").read_text())
+for trait, value in extension_config["DatalakeApp"].items():
     setattr(c.DatalakeApp, trait, value)
 
 # The browser tests put a TCP forwarder they control between the shim and Rucio, so that a test can
-# "stop Rucio" (close the forwarder) without touching the shared testbed. Set by playwright.config.js.
+# "stop Rucio" (close the forwarder) without touching the shared testbed.
+# Set by playwright.config.js.
 proxy = os.environ.get("UI_TESTS_RUCIO_PROXY")
 if proxy:
     c.DatalakeApp.instances = [
