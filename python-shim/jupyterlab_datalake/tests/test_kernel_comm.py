@@ -55,7 +55,9 @@ class Kernel:
         )
 
     def execute(self, code: str, expressions: dict[str, str] | None = None) -> dict[str, Any]:
-        msg_id = self.kc.execute(code, user_expressions=expressions or {})
+        # stop_on_error=False: each check stands alone; otherwise ipykernel aborts the requests
+        # that reach it shortly after one that raised (seen on a loaded 2-core machine).
+        msg_id = self.kc.execute(code, user_expressions=expressions or {}, stop_on_error=False)
         while True:
             reply = self.kc.get_shell_msg(timeout=30)
             if reply["parent_header"].get("msg_id") == msg_id:
