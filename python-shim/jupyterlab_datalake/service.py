@@ -28,6 +28,7 @@ from .config import (
 )
 from .did import DID, PATTERN_RE, SCOPE_MAX, SCOPE_RE, parse_did
 from .errors import ConfigError, DatalakeError
+from .listings import ListingCache
 from .paths import PathResolver
 from .rucio import RucioClient
 from .staging import StagingManager, qos_expression, staging_from_rule
@@ -78,6 +79,14 @@ def did_json(item: Mapping[str, Any]) -> dict[str, Any]:
         "type": did_type(item.get("did_type") or item.get("type")),
         "bytes": item.get("bytes"),
         "length": item.get("length"),
+    }
+
+
+def file_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **did_json({**item, "type": "FILE"}),
+        "adler32": item.get("adler32"),
+        "md5": item.get("md5"),
     }
 
 
@@ -152,6 +161,7 @@ class _Instance:
         self.client = RucioClient(config, timeout=timeout, transport=transport)
         self.staging = StagingManager(config, self.client)
         self.paths = PathResolver(config, self.client)
+        self.listings = ListingCache()
         self.version: str | None = None
         self._expr_rses: dict[str, tuple[float, list[str]]] = {}
         self._rse_attrs: dict[str, dict[str, Any]] = {}
@@ -180,6 +190,7 @@ class _Instance:
         return self._rse_attrs[rse]
 
     async def close(self) -> None:
+        self.listings.close()
         await self.staging.close()
         await self.client.close()
 
@@ -370,6 +381,28 @@ class DatalakeService:
         result["near_hub"] = await self._near_hub(inst, parsed, result["type"], files)
         return result
 
+    async def _listing_page(
+        self,
+        inst: _Instance,
+        did: DID,
+        kind: str,
+        convert: Callable[[Mapping[str, Any]], dict[str, Any]],
+        limit: object,
+        cursor: object,
+    ) -> dict[str, Any]:
+        size = check_limit(limit)
+        offset = decode_cursor(cursor)
+        listing = inst.listings.get(
+            (kind, str(did)),
+            fresh=offset == 0,
+            lines=lambda: inst.client.stream(
+                "GET", "dids", did.scope, did.name, kind, context={"did": str(did)}
+            ),
+            convert=convert,
+        )
+        items, more = await listing.page(offset, size)
+        return {"items": items, "next_cursor": encode_cursor(offset + size) if more else None}
+
     async def children(
         self,
         did: str,
@@ -379,11 +412,7 @@ class DatalakeService:
         instance: str | None = None,
     ) -> dict[str, Any]:
         inst = self._get(instance)
-        parsed = parse_did(did)
-        lines = inst.client.stream(
-            "GET", "dids", parsed.scope, parsed.name, "dids", context={"did": str(parsed)}
-        )
-        return await self._page(lines, limit, cursor, did_json)
+        return await self._listing_page(inst, parse_did(did), "dids", did_json, limit, cursor)
 
     async def files(
         self,
@@ -394,17 +423,7 @@ class DatalakeService:
         instance: str | None = None,
     ) -> dict[str, Any]:
         inst = self._get(instance)
-        parsed = parse_did(did)
-
-        def convert(item: Mapping[str, Any]) -> dict[str, Any]:
-            result = did_json({**item, "type": "FILE"})
-            result.update({"adler32": item.get("adler32"), "md5": item.get("md5")})
-            return result
-
-        lines = inst.client.stream(
-            "GET", "dids", parsed.scope, parsed.name, "files", context={"did": str(parsed)}
-        )
-        return await self._page(lines, limit, cursor, convert)
+        return await self._listing_page(inst, parse_did(did), "files", file_json, limit, cursor)
 
     async def _replica_rows(
         self, inst: _Instance, did: DID, kind: str, deep: bool = True
