@@ -1,4 +1,5 @@
-import type { INotebookModel } from '@jupyterlab/notebook';
+import type { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
+import { Signal } from '@lumino/signaling';
 
 import {
   addAttachment,
@@ -6,7 +7,10 @@ import {
   readAttachments,
   removeAttachment
 } from '../notebook/attach';
+import { NotebookAttachments } from '../notebook/attachments';
 import { bindMessage } from '../notebook/kernel';
+import type { DatalakeModel } from '../model';
+import { flush } from './fakes';
 
 function fakeNotebook(): INotebookModel {
   const metadata: Record<string, any> = {};
@@ -70,5 +74,103 @@ describe('notebook attachments', () => {
       did: 'demo:a',
       instance: 'testbed'
     });
+  });
+});
+
+/**
+ * A kernel that loads the extension and answers on the `datalake` comm, recording the
+ * variables bound through each comm it opened.
+ */
+function fakeKernel() {
+  const comms: { target: string; bound: string[]; isDisposed: boolean }[] = [];
+  const kernel = {
+    requestExecute: jest.fn(() => ({
+      done: Promise.resolve({ content: { status: 'ok' } })
+    })),
+    createComm: jest.fn((target: string) => {
+      const comm = {
+        target,
+        bound: [] as string[],
+        isDisposed: false,
+        open: () => ({ done: Promise.resolve() }),
+        send: (msg: { name: string }) => {
+          comm.bound.push(msg.name);
+          return { done: Promise.resolve() };
+        },
+        close: () => undefined,
+        dispose: () => {
+          comm.isDisposed = true;
+        }
+      };
+      comms.push(comm);
+      return comm;
+    })
+  };
+  return { kernel, comms };
+}
+
+describe('NotebookAttachments', () => {
+  function setUp() {
+    const nb = fakeNotebook();
+    addAttachment(nb, {
+      did: 'demo:lofar-obs-sb001',
+      instance: 'testbed',
+      variable: 'sb001'
+    });
+    const { kernel, comms } = fakeKernel();
+    const owner = {};
+    const statusChanged = new Signal<any, string>(owner);
+    const kernelChanged = new Signal<any, any>(owner);
+    const sessionContext = {
+      statusChanged,
+      kernelChanged,
+      ready: Promise.resolve(),
+      session: { kernel }
+    };
+    const panel = { sessionContext, model: nb } as unknown as NotebookPanel;
+    const model = {
+      stagingEvent: new Signal<any, any>(owner),
+      stateChanged: new Signal<any, void>(owner),
+      instance: 'testbed',
+      settings: { variableNaming: 'short' },
+      stagings: []
+    } as unknown as DatalakeModel;
+    const attachments = new NotebookAttachments(panel, model);
+    return { attachments, comms, statusChanged, kernelChanged, kernel };
+  }
+
+  it('binds the attachments again after a kernel restart, over a new comm', async () => {
+    const { attachments, comms, statusChanged, kernelChanged, kernel } =
+      setUp();
+    await flush(20);
+    expect(attachments.state).toBe('bound');
+    expect(comms).toHaveLength(1);
+    expect(comms[0].isDisposed).toBe(true);
+
+    // What a restart from the notebook emits (recorded in JupyterLab 4.6): the session
+    // context's 'restarting', the kernel's, 'unknown' while it reconnects, kernelChanged
+    // with the same kernel connection, then the new process's statuses.
+    statusChanged.emit('restarting');
+    statusChanged.emit('restarting');
+    expect(attachments.state).toBe('unbound');
+    statusChanged.emit('unknown');
+    kernelChanged.emit({ name: 'kernel', oldValue: kernel, newValue: kernel });
+    statusChanged.emit('starting');
+    statusChanged.emit('busy');
+    statusChanged.emit('idle');
+    await flush(20);
+
+    expect(attachments.state).toBe('bound');
+    expect(comms).toHaveLength(2);
+    expect(comms[1].target).toBe('datalake');
+    expect(comms[1].bound).toEqual(['sb001']);
+    expect(kernel.requestExecute).toHaveBeenCalledTimes(2);
+
+    // Later idles of the same process bind nothing more.
+    statusChanged.emit('busy');
+    statusChanged.emit('idle');
+    await flush(20);
+    expect(comms).toHaveLength(2);
+    attachments.dispose();
   });
 });

@@ -73,10 +73,25 @@ export class RucioForwarder {
   private _sockets = new Set<net.Socket>();
 }
 
+/**
+ * The kernel actions (`POST /api/kernels/<id>/restart|interrupt`). galata's kernel tracking
+ * (its `kernels` fixture) routes every `/api/kernels...` URL and answers any successful POST
+ * with 201 Created, as for a new kernel; JupyterLab expects 200 from a restart and throws on
+ * anything else, leaving the kernel connection "restarting" for good: it never reconnects,
+ * runs nothing and reports no status again. Kernel actions create no kernel to track, so
+ * they go to the server untouched.
+ */
+const KERNEL_ACTION = /\/api\/kernels\/[^/?#]+\/(restart|interrupt)(\?|$)/;
+
 export const test = base.extend<
   Record<string, never>,
   { rucio: RucioForwarder }
 >({
+  page: async ({ page }, use) => {
+    // Registered after galata's routes, so it is consulted first.
+    await page.route(KERNEL_ACTION, route => route.continue());
+    await use(page);
+  },
   rucio: [
     // eslint-disable-next-line no-empty-pattern
     async ({}, use) => {
