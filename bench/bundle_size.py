@@ -34,6 +34,8 @@ def competitor_static(workdir: Path) -> tuple[str, Path]:
             "download",
             "-q",
             "--no-deps",
+            # pip reads the sdist's metadata; its build tools (hatch-jupyter-builder...) are ours.
+            "--no-build-isolation",
             "--no-binary",
             ":all:",
             "-d",

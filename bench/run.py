@@ -25,6 +25,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 def panel_first_rows() -> dict[str, float]:
     """Time to first rows of demo:big-100k in the panel, measured by Playwright in Chromium."""
     out = ROOT / "test-results" / "bench-panel.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
     subprocess.run(
         ["npx", "playwright", "test", "--config", "playwright.bench.config.js", "--reporter=line"],

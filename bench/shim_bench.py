@@ -26,6 +26,7 @@ TESTBED = Path(os.environ.get("TESTBED_DIR", ROOT / ".testbed"))
 VENV_BIN = ROOT / ".venv" / "bin"
 BIG = "demo:big-100k"
 SMALL = "demo:lofar-obs-sb000"
+SCHEMES = ["file", "root", "davs", "https"]  # as the shim asks (paths.py)
 CONTAINER = "demo:lofar-obs"
 
 
@@ -52,51 +53,63 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def start_server(
+    config: dict, token: str, workdir: Path, name: str
+) -> tuple[str, subprocess.Popen]:
+    """A Jupyter server with the extension configured by ``config``; returns (URL, process)."""
+    port = free_port()
+    config_path = workdir / f"{name}.json"
+    config_path.write_text(json.dumps(config))
+    process = subprocess.Popen(
+        [
+            str(VENV_BIN / "jupyter"),
+            "server",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--config={config_path}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={workdir}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=open(workdir / f"{name}.log", "w"),  # noqa: SIM115
+    )
+    return f"http://127.0.0.1:{port}", process
+
+
 @contextlib.contextmanager
 def servers() -> Iterator[dict[str, object]]:
-    """Proxy in front of Rucio, and a Jupyter server whose extension talks to Rucio through it."""
+    """Proxy in front of Rucio and a Jupyter server whose extension talks to Rucio through it;
+    a second server talks to Rucio directly, for the overhead comparison."""
     config = json.loads((TESTBED / "jupyter_server_config.json").read_text())
     instance = config["DatalakeApp"]["instances"][0]
     rucio_url = instance["rucio_url"]
-    proxy_port, lab_port = free_port(), free_port()
+    proxy_port = free_port()
     proxy_url = f"http://127.0.0.1:{proxy_port}"
-    instance["rucio_url"] = instance["auth_url"] = proxy_url
     token = secrets.token_hex(16)
+    headers = {"Authorization": f"token {token}"}
     with tempfile.TemporaryDirectory() as tmp:
-        config_path = Path(tmp) / "jupyter_server_config.json"
-        config_path.write_text(json.dumps(config))
         proxy = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "rucio_proxy.py"), rucio_url, str(proxy_port)]
         )
-        server = subprocess.Popen(
-            [
-                str(VENV_BIN / "jupyter"),
-                "server",
-                "--no-browser",
-                "--allow-root",
-                "--ip=127.0.0.1",
-                f"--port={lab_port}",
-                f"--config={config_path}",
-                f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={tmp}",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(Path(tmp) / "server.log", "w"),  # noqa: SIM115
-        )
+        direct_base, direct_server = start_server(config, token, Path(tmp), "direct")
+        instance["rucio_url"] = instance["auth_url"] = proxy_url
+        base, server = start_server(config, token, Path(tmp), "proxied")
         try:
             wait_for(f"{proxy_url}/ping")
-            base = f"http://127.0.0.1:{lab_port}"
-            headers = {"Authorization": f"token {token}"}
             wait_for(f"{base}/api/status", headers)
+            wait_for(f"{direct_base}/api/status", headers)
             yield {
                 "base": base,
+                "direct_base": direct_base,
                 "headers": headers,
                 "proxy": proxy_url,
                 "rucio": rucio_url,
                 "server_pid": server.pid,
             }
         finally:
-            for process in (server, proxy):
+            for process in (server, direct_server, proxy):
                 process.terminate()
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(10)
@@ -145,13 +158,13 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
     """The content of a small container via the shim vs the same Rucio call made directly.
 
     `did/children` is a route that costs exactly one Rucio call (checked through the proxy), so
-    the ratio is the shim's own overhead. The direct client goes through the same counting proxy
-    as the shim, so both pay the same hop. Interleaved, 40 each, with kept-alive connections.
+    the ratio is the shim's own overhead. Neither side goes through the counting proxy: the shim
+    is the server configured with Rucio's own URL. Interleaved, 40 each, kept-alive connections.
     """
     token = rucio_token(env["rucio"])
     scope, name = CONTAINER.split(":")
-    direct_url = f"{env['proxy']}/dids/{scope}/{name}/dids"
-    shim_url = f"{env['base']}/datalake/did/children"
+    direct_url = f"{env['rucio']}/dids/{scope}/{name}/dids"
+    shim_url = f"{env['direct_base']}/datalake/did/children"
     direct, shim = [], []
     with httpx.Client(headers={"X-Rucio-Auth-Token": token}) as rucio:
         for _ in range(40):
@@ -159,8 +172,12 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
             shim.append(
                 timed(lambda: client.get(shim_url, params={"did": CONTAINER}).raise_for_status())
             )
+    # The same route on the proxied server, to count its Rucio calls (after a first call, which
+    # also logs in).
+    proxied = f"{env['base']}/datalake/did/children"
+    client.get(proxied, params={"did": CONTAINER}).raise_for_status()
     httpx.post(f"{env['proxy']}/_proxy/reset")
-    client.get(shim_url, params={"did": CONTAINER}).raise_for_status()
+    client.get(proxied, params={"did": CONTAINER}).raise_for_status()
     calls = httpx.get(f"{env['proxy']}/_proxy/stats").json()["total"]
     return {
         "small_direct_ms": median_ms(direct),
@@ -215,7 +232,9 @@ def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
     return result
 
 
-def direct_replica_stream(rucio_url: str, did: str, chunk: int = 500) -> tuple[int, int]:
+def direct_replica_stream(
+    rucio_url: str, did: str, near: str | None = None, chunk: int = 500
+) -> tuple[int, int]:
     """What a plain Rucio client does to list every file's replicas: stream the files, then
     `POST /replicas/list` per chunk. (One list_replicas call on the whole 100k dataset is not a
     usable baseline: on the testbed's SQLite it ran for more than 10 minutes.)
@@ -228,7 +247,14 @@ def direct_replica_stream(rucio_url: str, did: str, chunk: int = 500) -> tuple[i
 
     def resolve(names: list[dict[str, str]]) -> None:
         nonlocal lines, received
-        body = {"dids": names, "schemes": ["file"], "all_states": True, "sort": "random"}
+        body: dict[str, object] = {
+            "dids": names,
+            "schemes": SCHEMES,
+            "all_states": True,
+            "sort": "random",
+        }
+        if near:
+            body["rse_expression"] = near
         with rucio.stream("POST", f"{rucio_url}/replicas/list", json=body) as response:
             for line in response.iter_lines():
                 lines += 1
@@ -248,10 +274,17 @@ def direct_replica_stream(rucio_url: str, did: str, chunk: int = 500) -> tuple[i
 
 
 def bench_paths(env: dict, client: httpx.Client) -> dict[str, float]:
-    """All 100k entries through the shim's paths stream vs the same Rucio requests made directly."""
+    """All 100k entries through the shim's paths stream vs the same Rucio requests made directly
+    (files listing, then list_replicas near the hub per chunk of 500). Also measures the full
+    per-file replica list (all RSEs), which is what a per-file poller resends."""
+    # The shim asks Rucio for the replicas near the hub (the instance's site expression).
+    near = json.loads((TESTBED / "jupyter_server_config.json").read_text())["DatalakeApp"][
+        "instances"
+    ][0]["site_expression"]
     start = time.perf_counter()
-    direct_lines, direct_bytes = direct_replica_stream(env["rucio"], BIG)
+    direct_lines, _ = direct_replica_stream(env["rucio"], BIG, near)
     direct_s = time.perf_counter() - start
+    _, all_replicas_bytes = direct_replica_stream(env["rucio"], BIG)
     pid = int(env["server_pid"])
     rss_before = rss_kib(pid)
     rss_peak = rss_before
@@ -273,7 +306,7 @@ def bench_paths(env: dict, client: httpx.Client) -> dict[str, float]:
         "paths_shim_per_s": shim_lines / shim_s,
         "paths_rate_ratio": (shim_lines / shim_s) / (direct_lines / direct_s),
         "paths_rss_growth_mib": (rss_peak - rss_before) / 1024,
-        "per_file_list_bytes_big": direct_bytes,
+        "per_file_list_bytes_big": all_replicas_bytes,
     }
 
 
