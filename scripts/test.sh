@@ -24,6 +24,9 @@ check eslint+prettier npm run --silent lint:check
 check ruff-check ruff check .
 check ruff-format ruff format --check .
 
+log "Wheel (what users install)"
+check wheel bash scripts/check_wheel.sh
+
 log "Jest"
 npx jest --ci --json --outputFile="$RESULTS/jest.json" 2>&1 | tail -n 40
 
