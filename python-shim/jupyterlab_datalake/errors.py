@@ -24,6 +24,11 @@ class DatalakeError(Exception):
     def __repr__(self) -> str:
         return f"DatalakeError({self.status}, {self.message!r}, {self.reason!r})"
 
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the cell still fails (a batch run stops
+        # there), but the user reads only the sentence that says what to do.
+        return [f"DatalakeError: {self.message}"]
+
 
 class ConfigError(ValueError):
     """The extension configuration is invalid; the message names the key to fix."""

@@ -1,8 +1,8 @@
 """``%datalake`` line magic and ``%%datalake need`` cell magic: the notebook face of ``datalake``.
 
 Load with ``%load_ext jupyterlab_datalake``. Every verb returns its value (shown as a table or
-list); ``-o NAME`` stores it in ``NAME`` instead. Data lake errors print their sentence to stderr,
-without a traceback.
+list); ``-o NAME`` stores it in ``NAME`` instead. Data lake errors raise ``DatalakeError``: the cell
+fails (so a batch run stops there) and IPython shows only its sentence, no traceback.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
 from .client import Datalake, datalake
-from .errors import DatalakeError
 from .handles import is_variable_name, variable_for
 from .lifetime import parse_duration
 
@@ -78,9 +77,6 @@ class DatalakeMagics(Magics):
             raise UsageError(f"-o {args.output!r}: give a Python variable name.")
         try:
             value = handler(args, cell)
-        except DatalakeError as exc:
-            print(exc.message, file=sys.stderr)
-            return None
         except KeyboardInterrupt:
             print("Stopped waiting; the staging goes on in the data lake.", file=sys.stderr)
             return None

@@ -8,6 +8,7 @@ from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 
 from jupyterlab_datalake.client import Datalake
+from jupyterlab_datalake.errors import DatalakeError
 from jupyterlab_datalake.handles import DidList, DidPaths, Staging
 from jupyterlab_datalake.magics import DatalakeMagics
 
@@ -141,25 +142,26 @@ def test_status_extend_release(ip, stub):
         ("wait demo:lofar-obs-sb001", "You have no staging of demo:lofar-obs-sb001"),
     ],
 )
-def test_errors_print_sentence_without_traceback(ip, capsys, line, sentence):
+def test_errors_fail_the_cell_showing_only_the_sentence(ip, capsys, line, sentence):
     result = ip.run_cell(f"%datalake {line}")
     captured = capsys.readouterr()
-    assert sentence in captured.err
+    # The cell fails (a batch run stops here), and what is shown is the sentence alone.
+    assert not result.success and isinstance(result.error_in_exec, DatalakeError)
+    assert sentence in captured.out + captured.err
     assert "Traceback" not in captured.err + captured.out
-    assert result.success  # printed, not raised: the sentence is the whole message
 
 
-def test_rucio_unreachable(ip, stub, capsys):
+def test_rucio_unreachable(ip, stub):
     stub.down = True
-    assert run(ip, "qos") is None
-    assert "not reachable" in capsys.readouterr().err
+    with pytest.raises(DatalakeError, match="not reachable"):
+        run(ip, "qos")
 
 
 def test_wait_timeout_message(ip, stub, capsys):
     stub.step = 0
     run(ip, "stage demo:lofar-obs-sb000")
-    assert run(ip, "wait demo:lofar-obs-sb000 --timeout 1") is None
-    assert "Still staging after 1s" in capsys.readouterr().err
+    with pytest.raises(DatalakeError, match="Still staging after 1s"):
+        run(ip, "wait demo:lofar-obs-sb000 --timeout 1")
 
 
 def test_cell_magic_need_binds_and_runs_body(ip, stub, capsys):
@@ -187,7 +189,7 @@ def test_cell_magic_need_as_name(ip):
         ip.run_cell_magic("datalake", "need demo:lofar-obs-sb000 --as class", "pass")
 
 
-def test_cell_magic_need_error_skips_body(ip, capsys):
-    ip.run_cell_magic("datalake", "need demo:nope", "n = 1")
+def test_cell_magic_need_error_skips_body(ip):
+    with pytest.raises(DatalakeError, match="does not exist"):
+        ip.run_cell_magic("datalake", "need demo:nope", "n = 1")
     assert "n" not in ip.user_ns
-    assert "does not exist" in capsys.readouterr().err

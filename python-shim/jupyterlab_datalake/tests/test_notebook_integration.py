@@ -251,10 +251,13 @@ def test_shim_errors_reach_the_kernel_as_sentences(server: Server) -> None:
                 ),
             ]
         )
-        NotebookClient(nb, km=km, timeout=120).execute()
+        NotebookClient(nb, km=km, timeout=120, allow_errors=True).execute()
     finally:
         server.http.delete(f"/api/kernels/{kernel_id}")
-    errs = [cell.outputs[0]["text"] for cell in nb.cells[:3]]
+    # Each failing magic fails its cell with the sentence alone as the "traceback".
+    assert all(cell.outputs[0]["output_type"] == "error" for cell in nb.cells[:3])
+    assert all(cell.outputs[0]["ename"] == "DatalakeError" for cell in nb.cells[:3])
+    errs = ["\n".join(cell.outputs[0]["traceback"]) for cell in nb.cells[:3]]
     assert "GOLD" in errs[0] and "Traceback" not in errs[0]
     assert "no-such-dataset" in errs[1]
     assert "%datalake stage demo:lofar-obs-sb001 --qos OPPORTUNISTIC --wait" in errs[2]
