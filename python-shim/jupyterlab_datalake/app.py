@@ -11,6 +11,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 from traitlets import Bool, Dict, Float, List, Unicode
 
+from .auth import withhold_env
 from .config import resolve_config
 from .errors import ConfigError
 from .routes import NAMESPACE, SECRET_SETTING, SERVICE_SETTING, handlers
@@ -66,6 +67,12 @@ class DatalakeApp(ExtensionApp):
                 list(self.instances), self.default_instance, self.request_timeout
             )
             service = DatalakeService(config)
+            withhold_env(
+                name
+                for instance in config.instances.values()
+                for name in (instance.auth.token_env, instance.auth.password_env)
+                if name
+            )
             self.log.info(
                 "jupyterlab-datalake: instances %s (default %s)",
                 ", ".join(config.instances),

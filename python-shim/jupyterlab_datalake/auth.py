@@ -16,6 +16,7 @@ import logging
 import os
 import ssl
 import time
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -355,7 +356,7 @@ class OidcTokenProvider(TokenProvider):
                     "RUCIO_AUTH_FAILED",
                 ) from e
         elif self._env:
-            self._token = Secret(os.environ.get(self._env, "").strip())
+            self._token = Secret((secret_env(self._env) or "").strip())
         if not self._token:
             source = self._file or f"${self._env}"
             raise DatalakeError(
@@ -403,6 +404,23 @@ def read_rucio_cfg(path: str) -> dict[str, str]:
     return dict(parser.items("client"))
 
 
+# Secrets the configuration names by environment variable (token_env, password_env). The server
+# takes them out of its environment at start, because kernels inherit that environment; the shim
+# reads them from here.
+_withheld: dict[str, str] = {}
+
+
+def withhold_env(names: Iterable[str]) -> None:
+    """Move these variables from the process environment into the shim's private store."""
+    for name in names:
+        if name in os.environ:
+            _withheld[name] = os.environ.pop(name)
+
+
+def secret_env(name: str) -> str | None:
+    return _withheld.get(name, os.environ.get(name))
+
+
 def make_token_provider(instance: InstanceConfig, client: httpx.AsyncClient) -> TokenProvider:
     auth: AuthConfig = instance.auth
     if auth.type == "userpass":
@@ -413,7 +431,7 @@ def make_token_provider(instance: InstanceConfig, client: httpx.AsyncClient) -> 
             password = section.get("password")
             account = account or section.get("account")
         if auth.password_env:
-            password = os.environ.get(auth.password_env) or password
+            password = secret_env(auth.password_env) or password
         if not username or not password:
             raise DatalakeError(
                 502,

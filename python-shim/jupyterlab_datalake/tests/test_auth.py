@@ -17,6 +17,7 @@ from jupyterlab_datalake.auth import (
     jwt_expiry,
     make_token_provider,
     parse_rucio_date,
+    withhold_env,
 )
 from jupyterlab_datalake.config import parse_config
 from jupyterlab_datalake.errors import DatalakeError
@@ -104,6 +105,17 @@ async def test_oidc_env(monkeypatch):
         await provider.token()
 
 
+async def test_env_secrets_are_withheld_from_kernels(monkeypatch):
+    # Kernels inherit the server's environment: the shim keeps the token, the environment loses it.
+    monkeypatch.setenv("HUB_TOKEN", "tok-withheld-42")
+    withhold_env(["HUB_TOKEN", "NOT_SET"])
+    assert "HUB_TOKEN" not in os.environ
+    provider = OidcTokenProvider(
+        instance(type="oidc", token_env="HUB_TOKEN", account="alice"), "alice", None, "HUB_TOKEN"
+    )
+    assert await provider.token() == "tok-withheld-42"
+
+
 async def test_nothing_secret_in_repr_or_logs(caplog, fake_rucio):
     caplog.set_level(logging.DEBUG)
     client = RucioClient(instance(), transport=fake_rucio.transport())
@@ -113,7 +125,8 @@ async def test_nothing_secret_in_repr_or_logs(caplog, fake_rucio):
         repr(client.auth),
         str(vars(client.auth)),
         caplog.text,
-        repr(Secret("x")),
+        repr(Secret(PASSWORD)),
+        str(Secret(token)),
     ]
     for text in texts:
         assert PASSWORD not in text and token not in text
