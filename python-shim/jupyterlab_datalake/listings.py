@@ -19,6 +19,8 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
 from typing import Any
 
+from .errors import DatalakeError
+
 Row = Callable[[Mapping[str, Any]], dict[str, Any]]
 
 
@@ -41,6 +43,12 @@ class Listing:
                     self._grown.set()
         except Exception as error:  # handed to the page that needs the missing rows
             self._error = error
+        except asyncio.CancelledError:
+            # Replaced by a fresh read or evicted: a page still waiting must not end short.
+            self._error = DatalakeError(
+                503, "This listing was started again: ask for its first page again.", "RELISTED"
+            )
+            raise
         finally:
             self._done = True
             self._grown.set()

@@ -28,7 +28,6 @@ RELEASED = TAG + "-released"
 RULE_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
 SOURCE_QOS_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 COMMENT_MAX = 255
-STATES = ("OK", "REPLICATING", "STUCK", "SUSPENDED", "WAITING_APPROVAL", "INJECT")
 
 
 def resolve_qos(instance: InstanceConfig, qos: str | None) -> QosClass:

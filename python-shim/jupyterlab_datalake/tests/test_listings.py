@@ -52,3 +52,21 @@ async def test_the_cache_keeps_a_bounded_number_of_listings():
     assert cache.get("a", False, lambda: rows(3), dict) is not listings[0]  # evicted, read anew
     assert (await listings[2].page(0, 10)) == ([{"n": 0}, {"n": 1}, {"n": 2}], False)
     cache.close()
+
+
+async def test_a_page_waiting_on_a_replaced_listing_is_told_so():
+    cache = ListingCache()
+
+    async def slow() -> AsyncIterator[dict]:
+        yield {"n": 0}
+        await asyncio.sleep(60)
+        yield {"n": 1}
+
+    old = cache.get("k", True, slow, dict)
+    waiting = asyncio.ensure_future(old.page(0, 10))
+    await asyncio.sleep(0.01)
+    cache.get("k", True, lambda: rows(3), dict)  # a fresh first page replaces it
+    with pytest.raises(DatalakeError) as info:
+        await waiting
+    assert info.value.reason == "RELISTED"
+    cache.close()
