@@ -188,6 +188,7 @@ export class DatalakeModel implements IDatalakeModel {
       return;
     }
     this._instance = name;
+    this._whoami = null;
     this._resetBrowse();
     this._details = null;
     this._selectedDid = null;
@@ -219,19 +220,28 @@ export class DatalakeModel implements IDatalakeModel {
     }
     this._connecting = false;
     this._emit();
+    // A failed first read is shown as state; polling must start anyway, to recover.
     await Promise.all([
       this._loadScopes(),
       this._loadQos(),
-      this.refreshStagings()
+      this.refreshStagings().catch(() => undefined)
     ]);
     void this._poll.start();
   }
 
   private async _loadScopes(): Promise<void> {
+    const instance = this._instance;
     try {
-      this._scopes = await this._api.scopes(this._instance);
+      const scopes = await this._api.scopes(instance);
+      if (instance !== this._instance) {
+        return; // the user switched instance meanwhile
+      }
+      this._scopes = scopes;
       this._scopesError = null;
     } catch (error) {
+      if (instance !== this._instance) {
+        return;
+      }
       this._scopes = [];
       this._scopesError = toDatalakeError(error);
     }
@@ -239,10 +249,18 @@ export class DatalakeModel implements IDatalakeModel {
   }
 
   private async _loadQos(): Promise<void> {
+    const instance = this._instance;
     try {
-      this._qos = await this._api.qos(this._instance);
+      const qos = await this._api.qos(instance);
+      if (instance !== this._instance) {
+        return;
+      }
+      this._qos = qos;
       this._qosError = null;
     } catch (error) {
+      if (instance !== this._instance) {
+        return;
+      }
       this._qos = [];
       this._qosError = toDatalakeError(error);
     }
@@ -325,6 +343,7 @@ export class DatalakeModel implements IDatalakeModel {
     }
     this._selectedDid = did;
     this._details = null;
+    ++this._detailsToken; // answers still on their way belong to the old selection
     this._emit();
     if (did !== null) {
       void this.loadDetails(did);
@@ -410,16 +429,20 @@ export class DatalakeModel implements IDatalakeModel {
     }
   }
 
-  get poll(): Poll {
-    return this._poll;
-  }
-
   /** Re-read this account's stagings (the shim's aggregated view). */
   async refreshStagings(): Promise<void> {
+    const instance = this._instance;
     try {
-      this._applyStagings(await this._api.stagings(this._instance));
+      const stagings = await this._api.stagings(instance);
+      if (instance !== this._instance) {
+        return; // a late answer for the instance the user left
+      }
+      this._applyStagings(stagings);
       this._stagingsError = null;
     } catch (error) {
+      if (instance !== this._instance) {
+        return;
+      }
       this._stagingsError = toDatalakeError(error);
       this._emit();
       throw error;
@@ -452,10 +475,9 @@ export class DatalakeModel implements IDatalakeModel {
       ...request,
       lifetime: request.lifetime ?? this._settings.defaultLifetime
     };
-    const result = await this._action(() =>
-      this._api.stage(full, this._instance)
-    );
-    if (result) {
+    const instance = this._instance;
+    const result = await this._action(() => this._api.stage(full, instance));
+    if (result && instance === this._instance) {
       this._merge(result);
       void this._poll.refresh();
     }
@@ -464,14 +486,11 @@ export class DatalakeModel implements IDatalakeModel {
 
   /** Give a staging `lifetime` more seconds from now (default: the setting). */
   async extend(id: string, lifetime?: number): Promise<IStaging | null> {
+    const instance = this._instance;
     const result = await this._action(() =>
-      this._api.extend(
-        id,
-        lifetime ?? this._settings.defaultLifetime,
-        this._instance
-      )
+      this._api.extend(id, lifetime ?? this._settings.defaultLifetime, instance)
     );
-    if (result) {
+    if (result && instance === this._instance) {
       this._expiryWarned.delete(id);
       this._merge([result]);
     }

@@ -62,10 +62,6 @@ export class BrowseTree {
     return this._rows;
   }
 
-  isExpanded(key: string): boolean {
-    return this._expanded.has(key);
-  }
-
   /** Expand a container/dataset row and fetch its first page; files do not expand. */
   expand(row: TreeRow): void {
     if (row.kind !== 'did' || row.did.type === 'FILE' || row.expanded) {

@@ -1,5 +1,5 @@
 import { DatalakeModel } from '../model';
-import type { IStagingEvent } from '../tokens';
+import type { IStaging, IStagingEvent } from '../tokens';
 import { authError, did, fakeAPI, flush, pagesOf, staging } from './fakes';
 
 describe('DatalakeModel connection', () => {
@@ -254,6 +254,52 @@ describe('DatalakeModel stagings', () => {
     expect(model.actionError?.reason).toBe('CannotAuthenticate');
     await expect(model.refreshStagings()).rejects.toBe(authError);
     expect(model.stagingsError?.status).toBe(502);
+    model.dispose();
+  });
+
+  it('keeps polling after a failed first read of the stagings, and recovers', async () => {
+    const stagings = jest
+      .fn()
+      .mockRejectedValueOnce(authError)
+      .mockResolvedValue([staging()]);
+    const model = new DatalakeModel(fakeAPI({ stagings }), { pollInterval: 1 });
+    model.panelVisible = true;
+    await model.connect();
+    expect(model.stagingsError?.reason).toBe('CannotAuthenticate');
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(model.stagingsError).toBeNull();
+    expect(model.stagings).toHaveLength(1);
+    model.dispose();
+  });
+
+  it('drops a late stagings answer for the instance the user left', async () => {
+    let answerTestbed: (value: IStaging[]) => void = () => undefined;
+    const api = fakeAPI({
+      instances: jest.fn(async () => ({
+        default: 'testbed',
+        instances: ['testbed', 'escape'].map(name => ({
+          name,
+          display_name: name,
+          site_expression: '',
+          webui_url: null
+        }))
+      })),
+      stagings: jest.fn((instance?: string) =>
+        instance === 'testbed'
+          ? new Promise<IStaging[]>(resolve => {
+              answerTestbed = resolve;
+            })
+          : Promise.resolve([])
+      )
+    });
+    const model = new DatalakeModel(api);
+    const connecting = model.connect();
+    await flush(20);
+    await model.setInstance('escape');
+    answerTestbed([staging()]);
+    await connecting;
+    expect(model.instance).toBe('escape');
+    expect(model.stagings).toEqual([]);
     model.dispose();
   });
 

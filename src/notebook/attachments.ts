@@ -34,7 +34,12 @@ export class NotebookAttachments {
     session.kernelChanged.connect(this._onKernelChanged, this);
     _model.stagingEvent.connect(this._onStagingEvent, this);
     _model.stateChanged.connect(this._emit, this);
-    void session.ready.then(() => this.bindAll());
+    // A kernel already running when the notebook opens; a starting one binds on its first idle.
+    void session.ready.then(() => {
+      if (!this._fresh) {
+        void this.bindAll();
+      }
+    });
   }
 
   get changed(): ISignal<this, void> {
@@ -88,9 +93,7 @@ export class NotebookAttachments {
       return;
     }
     this._disposed = true;
-    Signal.clearData(this);
-    this._model.stagingEvent.disconnect(this._onStagingEvent, this);
-    this._model.stateChanged.disconnect(this._emit, this);
+    Signal.clearData(this); // also every connection made with this as receiver
   }
 
   private async _bind(attachments: IAttachment[]): Promise<void> {
