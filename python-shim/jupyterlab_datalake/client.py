@@ -205,9 +205,14 @@ class HttpChannel:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for_status(response, "paths")
-                return [json.loads(line) for line in response.iter_lines() if line.strip()]
+                entries = [json.loads(line) for line in response.iter_lines() if line.strip()]
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
+        # Rucio failed after the stream began: the shim ends it with one error line.
+        if entries and "error" in entries[-1]:
+            error = entries[-1]["error"]
+            raise DatalakeError(502, error["message"], error.get("reason", "RUCIO_ERROR"))
+        return entries
 
     def close(self) -> None:
         self._http.close()
@@ -641,3 +646,12 @@ def _flatten(values: Iterable[str | Iterable[str]]) -> list[str]:
 
 #: The ready-made API object: ``from jupyterlab_datalake import datalake``.
 datalake = Datalake()
+
+
+def adopt_shim_channel() -> None:
+    """In a kernel of a Jupyter server: give ``datalake`` its HTTP channel now and take the shim
+    secret out of the environment, where printed ``os.environ``, ``!env`` and subprocesses would
+    show it. Called when the IPython extension loads (at kernel start)."""
+    url, secret = os.environ.get(SHIM_URL_ENV), os.environ.pop(SHIM_SECRET_ENV, None)
+    if url and secret:
+        datalake.channel = HttpChannel(url, secret)

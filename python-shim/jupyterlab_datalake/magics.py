@@ -78,8 +78,9 @@ class DatalakeMagics(Magics):
         try:
             value = handler(args, cell)
         except KeyboardInterrupt:
+            # Interrupted is not done: say so, and let the cell fail like any interrupted cell.
             print("Stopped waiting; the staging goes on in the data lake.", file=sys.stderr)
-            return None
+            raise
         if args.output is not None:
             self.shell.user_ns[args.output] = value
             return None
@@ -213,6 +214,10 @@ class DatalakeMagics(Magics):
         for name in names:
             if not is_variable_name(name):
                 raise UsageError(f"{name!r} is not a Python variable name: choose one with --as.")
+        if len(set(names)) < len(names):
+            raise UsageError(
+                "Two DIDs would bind the same variable: use one cell per DID with --as."
+            )
         found = self.client.need(
             args.dids,
             qos=args.qos,
@@ -224,7 +229,8 @@ class DatalakeMagics(Magics):
             self.shell.user_ns[name] = found[did]
             print(f"{name} = {len(found[did])} paths of {did}")
         if cell is not None:
-            self.shell.run_cell(cell)
+            # An error in the body fails this cell too, so a batch run stops there.
+            self.shell.run_cell(cell).raise_error()
             return None
         return found
 
@@ -262,8 +268,10 @@ def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyterlab_datalake``: the magics, and in a kernel the comm target."""
     ipython.register_magics(DatalakeMagics(ipython))
     if getattr(ipython, "kernel", None) is not None:
+        from .client import adopt_shim_channel
         from .kernel_comm import register
 
+        adopt_shim_channel()
         register(ipython)
 
 

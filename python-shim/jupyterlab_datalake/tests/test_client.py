@@ -11,6 +11,7 @@ import httpx
 import pytest
 from datalake_stub import StubChannel
 
+from jupyterlab_datalake import client as client_module
 from jupyterlab_datalake.client import Datalake, HttpChannel, InProcessChannel
 from jupyterlab_datalake.errors import DatalakeError
 from jupyterlab_datalake.handles import DidPaths, NotYetAvailable, Staging, variable_for
@@ -244,8 +245,12 @@ def _shim(request: httpx.Request) -> httpx.Response:
             },
             {"did": "demo:f2", "state": "AVAILABLE", "path": None, "url": "root://x/2", "rse": "R"},
         ]
+        if request.url.params["did"] == "demo:broken":
+            # Rucio failed after the stream began: the shim's last line says so.
+            lines.append({"error": {"message": "Rucio at X timed out.", "reason": "RUCIO_TIMEOUT"}})
+        else:
+            assert request.url.params["did"] == "demo:ds"
         text = "\n".join(json.dumps(line) for line in lines) + "\n"
-        assert request.url.params["did"] == "demo:ds"
         return httpx.Response(200, text=text, headers={"content-type": "application/x-ndjson"})
     if path == "stagings":
         assert request.url.params.get("instance") == "other"
@@ -298,6 +303,24 @@ def test_secret_never_shown(http):
         repr(vars(lake)),
     ):
         assert SECRET not in text
+
+
+def test_http_paths_raise_the_error_that_ends_the_stream(http):
+    with pytest.raises(DatalakeError) as info:
+        http.paths("demo:broken")
+    assert info.value.reason == "RUCIO_TIMEOUT" and "timed out" in info.value.message
+
+
+def test_kernel_takes_the_secret_out_of_its_environment(monkeypatch):
+    monkeypatch.setenv("DATALAKE_SHIM_URL", "http://127.0.0.1:8888/datalake/")
+    monkeypatch.setenv("DATALAKE_SHIM_SECRET", SECRET)
+    before = client_module.datalake._channel
+    try:
+        client_module.adopt_shim_channel()
+        assert "DATALAKE_SHIM_SECRET" not in os.environ
+        assert isinstance(client_module.datalake.channel, HttpChannel)
+    finally:
+        client_module.datalake.channel = before
 
 
 def test_channel_choice_from_env(monkeypatch, tmp_path):

@@ -189,6 +189,16 @@ def test_cell_magic_need_as_name(ip):
         ip.run_cell_magic("datalake", "need demo:lofar-obs-sb000 --as class", "pass")
 
 
+def test_cell_magic_need_fails_when_its_body_fails(ip):
+    result = ip.run_cell("%%datalake need demo:lofar-obs-sb000\n1 / 0")
+    assert not result.success and isinstance(result.error_in_exec, ZeroDivisionError)
+
+
+def test_cell_magic_need_refuses_two_dids_for_one_variable(ip):
+    result = ip.run_cell("%%datalake need a:lofar-obs-sb000 b:lofar-obs-sb000\npass")
+    assert not result.success and "same variable" in str(result.error_in_exec)
+
+
 def test_cell_magic_need_error_skips_body(ip):
     with pytest.raises(DatalakeError, match="does not exist"):
         ip.run_cell_magic("datalake", "need demo:nope", "n = 1")

@@ -246,8 +246,12 @@ def test_shim_errors_reach_the_kernel_as_sentences(server: Server) -> None:
                     "%datalake paths demo:lofar-obs-sb001 --qos OPPORTUNISTIC"
                 ),
                 nbformat.v4.new_code_cell(
-                    "import os\nprint('SECRET VISIBLE' if any(os.environ['DATALAKE_SHIM_SECRET'] "
-                    "in repr(v) for v in list(globals().values())) else 'SECRET HIDDEN')"
+                    "import os\nfrom jupyterlab_datalake import datalake\n"
+                    "_s = datalake.channel._http.headers['X-Datalake-Secret']\n"
+                    "print('SECRET IN ENV' if 'DATALAKE_SHIM_SECRET' in os.environ "
+                    "else 'SECRET NOT IN ENV')\n"
+                    "print('SECRET VISIBLE' if any(_s in repr(v) for k, v in "
+                    "list(globals().items()) if k != '_s') else 'SECRET HIDDEN')"
                 ),
             ]
         )
@@ -261,4 +265,6 @@ def test_shim_errors_reach_the_kernel_as_sentences(server: Server) -> None:
     assert "GOLD" in errs[0] and "Traceback" not in errs[0]
     assert "no-such-dataset" in errs[1]
     assert "%datalake stage demo:lofar-obs-sb001 --qos OPPORTUNISTIC --wait" in errs[2]
-    assert nb.cells[3].outputs[0]["text"].strip() == "SECRET HIDDEN"
+    # The channel holds the secret; the environment and the user's variables do not.
+    lines = nb.cells[3].outputs[0]["text"].splitlines()
+    assert lines == ["SECRET NOT IN ENV", "SECRET HIDDEN"]
