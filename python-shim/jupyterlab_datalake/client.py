@@ -284,70 +284,31 @@ class InProcessChannel:
                 ) from None
         return await call(self._service)
 
-    def search(
-        self,
-        did: str,
-        type: str = "all",
-        filters: Json | None = None,
-        limit: int = 100,
-        cursor: str | None = None,
-        *,
-        instance: str | None = None,
-    ) -> Json:
-        return self._run(
-            lambda s: s.search(
-                did, type=type, filters=filters, limit=limit, cursor=cursor, instance=instance
-            )
-        )
+    # The service has the channel's verbs with the same names and keywords (docs/contract.md):
+    # each one is forwarded unchanged, to run on the private loop.
+    _FORWARDED = frozenset(
+        {
+            "search",
+            "did_info",
+            "files",
+            "replicas",
+            "qos",
+            "list_stagings",
+            "stage",
+            "get_staging",
+            "extend",
+            "release",
+        }
+    )
 
-    def did_info(self, did: str, *, instance: str | None = None) -> Json:
-        return self._run(lambda s: s.did_info(did, instance=instance))
+    def __getattr__(self, verb: str) -> Callable[..., Any]:
+        if verb not in self._FORWARDED:
+            raise AttributeError(f"{type(self).__name__} has no {verb!r}")
 
-    def files(
-        self, did: str, limit: int = PAGE, cursor: str | None = None, *, instance: str | None = None
-    ) -> Json:
-        return self._run(lambda s: s.files(did, limit=limit, cursor=cursor, instance=instance))
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return self._run(lambda service: getattr(service, verb)(*args, **kwargs))
 
-    def replicas(self, did: str, *, instance: str | None = None) -> Json:
-        return self._run(lambda s: s.replicas(did, instance=instance))
-
-    def qos(self, *, instance: str | None = None) -> Json:
-        return self._run(lambda s: s.qos(instance=instance))
-
-    def list_stagings(self, *, instance: str | None = None) -> Json:
-        return self._run(lambda s: s.list_stagings(instance=instance))
-
-    def stage(
-        self,
-        dids: list[str],
-        qos: str | None = None,
-        lifetime: int | None = None,
-        source_qos: str | None = None,
-        start_in: int | None = None,
-        comment: str | None = None,
-        *,
-        instance: str | None = None,
-    ) -> Json:
-        return self._run(
-            lambda s: s.stage(
-                dids,
-                qos=qos,
-                lifetime=lifetime,
-                source_qos=source_qos,
-                start_in=start_in,
-                comment=comment,
-                instance=instance,
-            )
-        )
-
-    def get_staging(self, rule_id: str, *, instance: str | None = None) -> Json:
-        return self._run(lambda s: s.get_staging(rule_id, instance=instance))
-
-    def extend(self, rule_id: str, lifetime: int, *, instance: str | None = None) -> Json:
-        return self._run(lambda s: s.extend(rule_id, lifetime, instance=instance))
-
-    def release(self, rule_id: str, *, instance: str | None = None) -> None:
-        self._run(lambda s: s.release(rule_id, instance=instance))
+        return call
 
     def paths(self, did: str, qos: str | None = None, *, instance: str | None = None) -> list[Json]:
         async def collect(service: DatalakeService) -> list[Json]:
