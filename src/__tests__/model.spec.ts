@@ -107,10 +107,14 @@ describe('DatalakeModel browsing', () => {
   it('expands a dataset into its files and a container into its children', async () => {
     const files = pagesOf(3, 'file');
     const api = fakeAPI({
-      search: jest.fn(async () => ({
-        items: [did('ds', 'DATASET'), did('cont', 'CONTAINER')],
-        next_cursor: null
-      })),
+      search: jest.fn(async q =>
+        q.type === 'file'
+          ? { items: [], next_cursor: null }
+          : {
+              items: [did('ds', 'DATASET'), did('cont', 'CONTAINER')],
+              next_cursor: null
+            }
+      ),
       files: jest.fn((d, page) => files(page)),
       children: jest.fn(async () => ({
         items: [did('inner', 'DATASET')],
@@ -130,13 +134,14 @@ describe('DatalakeModel browsing', () => {
     );
     expect(
       tree.rows.map(r => (r.kind === 'did' ? r.did.name : r.kind))
-    ).toEqual(['ds', 'file0', 'file1', 'file2', 'cont']);
+      // Files of the scope come after its collections: a "more" row until they are read.
+    ).toEqual(['ds', 'file0', 'file1', 'file2', 'cont', 'more']);
     tree.expand(tree.rows[4]);
     await flush();
     expect(api.children).toHaveBeenCalledTimes(1);
     expect(tree.rows[5]).toMatchObject({ kind: 'did', depth: 1 });
     tree.collapse(tree.rows[0]);
-    expect(tree.rows).toHaveLength(3);
+    expect(tree.rows).toHaveLength(4);
     model.dispose();
   });
 
@@ -164,13 +169,13 @@ describe('DatalakeModel browsing', () => {
       rules: jest.fn(async () => [staging()])
     });
     const model = new DatalakeModel(api);
-    model.selectDid('demo:lofar-obs');
+    const details = model.openDetails('demo:lofar-obs');
     await flush(10);
-    const details = model.details!;
     expect(details.info?.metadata).toEqual({ datatype: 'RAW' });
     expect(details.replicasError?.reason).toBe('CannotAuthenticate');
     expect(details.rules).toHaveLength(1);
     model.dispose();
+    expect(details.isDisposed).toBe(true);
   });
 });
 
@@ -230,6 +235,7 @@ describe('DatalakeModel stagings', () => {
             state: 'STUCK',
             files_stuck: 1,
             error: 'no source',
+            created_at: new Date(Date.now() - 86400_000).toISOString(),
             expires_at: soon
           })
         ])
@@ -263,7 +269,7 @@ describe('DatalakeModel stagings', () => {
       .mockRejectedValueOnce(authError)
       .mockResolvedValue([staging()]);
     const model = new DatalakeModel(fakeAPI({ stagings }), { pollInterval: 1 });
-    model.panelVisible = true;
+    model.setVisible(model, true);
     await model.connect();
     expect(model.stagingsError?.reason).toBe('CannotAuthenticate');
     await jest.advanceTimersByTimeAsync(5000);
@@ -324,7 +330,7 @@ describe('DatalakeModel stagings', () => {
     expect(stagings.mock.calls.length).toBe(quiet);
 
     // Failing requests: the poll backs off (fewer calls than one per second).
-    model.panelVisible = true;
+    model.setVisible(model, true);
     stagings.mockImplementation(async () => {
       throw authError;
     });

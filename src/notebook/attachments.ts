@@ -4,14 +4,25 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import { variableName } from '../did';
-import type { DatalakeModel } from '../model';
-import { isInFlight } from '../model';
-import type { IStagingEvent } from '../tokens';
-import { addAttachment, readAttachments } from './attach';
+import { isInFlight } from '../states';
+import type { IDatalakeModel, IStagingEvent } from '../tokens';
+import { progressOf } from '../widgets/stagingparts';
+import { addAttachment, readAttachments, removeAttachment } from './attach';
 import type { IAttachment } from './attach';
 import { bindInKernel } from './kernel';
+import type { IBindReply } from './kernel';
 
 export type AttachmentState = 'unbound' | 'binding' | 'bound' | 'error';
+
+/**
+ * What the kernel holds for one attachment: its paths (`paths`), a placeholder while the
+ * copy arrives (`waiting`, with how far it is), or a placeholder because nothing near the
+ * hub is staged (`not-staged`).
+ */
+export interface IBinding {
+  kind: 'paths' | 'waiting' | 'not-staged';
+  percent: number | null;
+}
 
 /** Kernel statuses after which variables are gone and must be bound again. */
 const FRESH_KERNEL: ReadonlyArray<string> = [
@@ -27,7 +38,7 @@ const FRESH_KERNEL: ReadonlyArray<string> = [
 export class NotebookAttachments {
   constructor(
     readonly panel: NotebookPanel,
-    private readonly _model: DatalakeModel
+    private readonly _model: IDatalakeModel
   ) {
     const session = panel.sessionContext;
     session.statusChanged.connect(this._onStatus, this);
@@ -67,6 +78,33 @@ export class NotebookAttachments {
     );
   }
 
+  /**
+   * What the kernel holds for an attachment, as it answered the last bind; how far a copy
+   * on its way is follows the model's stagings. `null` before the kernel answered.
+   */
+  binding(attachment: IAttachment): IBinding | null {
+    const reply = this._replies.get(attachment.variable);
+    if (!reply || reply.status !== 'ok') {
+      return null;
+    }
+    if (reply.state === 'AVAILABLE') {
+      return { kind: 'paths', percent: 100 };
+    }
+    const moving = this._model.stagings.find(
+      s =>
+        s.did === attachment.did &&
+        s.instance === attachment.instance &&
+        isInFlight(s)
+    );
+    if (reply.state === 'STAGING' || moving) {
+      return {
+        kind: 'waiting',
+        percent: moving ? progressOf(moving) : (reply.percent ?? null)
+      };
+    }
+    return { kind: 'not-staged', percent: null };
+  }
+
   /** Attach a DID of the current instance and bind it now if a kernel runs. */
   async attach(did: string): Promise<IAttachment | null> {
     const model = this.panel.model;
@@ -80,6 +118,22 @@ export class NotebookAttachments {
     });
     this._emit();
     await this._bind([attachment]);
+    return attachment;
+  }
+
+  /**
+   * Forget an attachment. The kernel keeps the variable until it restarts (there is no
+   * unbind: a running notebook may still use it).
+   */
+  detach(variable: string): IAttachment | null {
+    const model = this.panel.model;
+    const attachment = this.attachments.find(a => a.variable === variable);
+    if (!model || !attachment) {
+      return null;
+    }
+    removeAttachment(model, variable);
+    this._replies.delete(variable);
+    this._emit();
     return attachment;
   }
 
@@ -104,9 +158,13 @@ export class NotebookAttachments {
     this._state = 'binding';
     this._emit();
     try {
-      await bindInKernel(kernel, attachments);
-      this._state = 'bound';
-      this._error = null;
+      const replies = await bindInKernel(kernel, attachments);
+      for (const reply of replies) {
+        this._replies.set(reply.name, reply);
+      }
+      const refused = replies.find(r => r.status === 'error');
+      this._state = refused ? 'error' : 'bound';
+      this._error = refused ? (refused.message ?? null) : null;
     } catch (error) {
       this._state = 'error';
       this._error = error instanceof Error ? error.message : String(error);
@@ -118,6 +176,7 @@ export class NotebookAttachments {
     if (FRESH_KERNEL.includes(status)) {
       this._fresh = true;
       this._state = 'unbound';
+      this._replies.clear();
       this._emit();
     } else if (status === 'idle' && this._fresh) {
       this._fresh = false;
@@ -129,7 +188,7 @@ export class NotebookAttachments {
     this._fresh = true;
   }
 
-  private _onStagingEvent(_: DatalakeModel, event: IStagingEvent): void {
+  private _onStagingEvent(_: IDatalakeModel, event: IStagingEvent): void {
     if (event.kind !== 'completed') {
       return;
     }
@@ -146,6 +205,7 @@ export class NotebookAttachments {
   }
 
   private _state: AttachmentState = 'unbound';
+  private _replies = new Map<string, IBindReply>();
   private _error: string | null = null;
   private _fresh = false;
   private _disposed = false;
