@@ -4,26 +4,29 @@ import { copyIcon } from '@jupyterlab/ui-components';
 import React, { useEffect, useState } from 'react';
 
 /** Names at most this long are never cut. */
-const SHORT = 16;
-/** The kept end is at most this long. */
-const TAIL_MAX = 14;
+const SHORT = 12;
+/** The shortest kept end. */
+const TAIL_MIN = 5;
 
 /**
  * Split a name where it can be cut: the head may lose its end to an ellipsis, the tail
- * (what tells similar names apart: `f099999` in `demo:big-100k.f099999`) is always shown.
+ * (what tells similar names apart: `f099999` in `demo:big-100k.f099999`, `sb000.f0.h5` in
+ * `demo:lofar-obs-sb000.f0.h5`) is always shown. The tail is a bit less than half the name,
+ * starting after a separator where there is one.
  */
 export function splitName(text: string): [string, string] {
   if (text.length <= SHORT) {
     return [text, ''];
   }
-  const cut = Math.max(
-    ...['.', '-', '_', '/', ':'].map(c => text.lastIndexOf(c))
-  );
-  const after = text.length - cut - 1;
-  const at =
-    cut > 0 && after > 0 && after <= TAIL_MAX
-      ? cut + 1
-      : text.length - Math.min(10, text.length - 1);
+  const target = Math.max(8, Math.ceil(text.length * 0.45));
+  let at = text.length - target;
+  for (let i = 0; i < text.length; i++) {
+    const tail = text.length - i - 1;
+    if ('.-_/:'.includes(text[i]) && tail >= TAIL_MIN && tail <= target) {
+      at = i + 1;
+      break;
+    }
+  }
   return [text.slice(0, at), text.slice(at)];
 }
 
