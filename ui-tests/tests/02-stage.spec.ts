@@ -157,9 +157,7 @@ test('stage with FAST for 1 day, see it done, extend it, release it', async ({
     expect(
       [...words].some(w => /^(Copying \d of 4 files|Queued)/.test(w))
     ).toBeTruthy();
-    expect(Number(await chart.getAttribute('data-samples'))).toBeGreaterThan(
-      1
-    );
+    expect(Number(await chart.getAttribute('data-samples'))).toBeGreaterThan(1);
     await expect(
       page.locator('.Toastify__toast', {
         hasText: `${SB001} is staged near the hub (FAST).`
@@ -214,9 +212,7 @@ test('stage with FAST for 1 day, see it done, extend it, release it', async ({
   await expect(dialog).toContainText(`Release the copy of ${SB001}`);
   await dialog.getByRole('button', { name: 'Release' }).click();
   await expect(staging).toHaveCount(0);
-  await expect(
-    lake.panel.locator(`[data-staging-id="${id}"]`)
-  ).toHaveCount(0);
+  await expect(lake.panel.locator(`[data-staging-id="${id}"]`)).toHaveCount(0);
   expect((await api.stagings()).map(s => s.id)).not.toContain(id);
   // ...and stays gone: later polls (every second here) do not bring it back.
   await page.waitForTimeout(4000);

@@ -102,10 +102,7 @@ export interface ILake {
   openStagings(): Promise<Locator>;
 }
 
-export const test = base.extend<
-  { lake: ILake },
-  { rucio: RucioForwarder }
->({
+export const test = base.extend<{ lake: ILake }, { rucio: RucioForwarder }>({
   page: async ({ page }, use) => {
     // Registered after galata's routes, so it is consulted first.
     await page.route(KERNEL_ACTION, route => route.continue());
