@@ -174,3 +174,83 @@ describe('NotebookAttachments', () => {
     attachments.dispose();
   });
 });
+
+describe('what the kernel holds for an attachment', () => {
+  it('is a placeholder while the copy arrives, following the staging, then the paths', async () => {
+    const nb = fakeNotebook();
+    addAttachment(nb, { did: 'demo:ds', instance: 'testbed', variable: 'ds' });
+    let state = 'STAGING';
+    const kernel = {
+      requestExecute: jest.fn(() => ({
+        done: Promise.resolve({ content: { status: 'ok' } })
+      })),
+      createComm: jest.fn(() => {
+        const comm: any = {
+          isDisposed: false,
+          onMsg: null,
+          open: () => ({ done: Promise.resolve() }),
+          send: (msg: { name: string }) => {
+            comm.onMsg({
+              content: {
+                data: { name: msg.name, status: 'ok', state, percent: 0 }
+              }
+            });
+            return { done: Promise.resolve() };
+          },
+          close: () => undefined,
+          dispose: () => undefined
+        };
+        return comm;
+      })
+    };
+    const owner = {};
+    const panel = {
+      sessionContext: {
+        statusChanged: new Signal<any, string>(owner),
+        kernelChanged: new Signal<any, any>(owner),
+        ready: Promise.resolve(),
+        session: { kernel }
+      },
+      model: nb
+    } as unknown as NotebookPanel;
+    const stagingEvent = new Signal<any, any>(owner);
+    const model = {
+      stagingEvent,
+      stateChanged: new Signal<any, void>(owner),
+      instance: 'testbed',
+      settings: { variableNaming: 'short' },
+      stagings: [
+        {
+          id: 'r1',
+          did: 'demo:ds',
+          instance: 'testbed',
+          state: 'REPLICATING',
+          files_ok: 1,
+          files_total: 4
+        }
+      ]
+    } as unknown as DatalakeModel;
+    const attachments = new NotebookAttachments(panel, model);
+    await flush(20);
+    const [attachment] = attachments.attachments;
+    expect(attachments.binding(attachment)).toEqual({
+      kind: 'waiting',
+      percent: 25
+    });
+    // Completed: bound again, now to the paths.
+    state = 'AVAILABLE';
+    stagingEvent.emit({
+      kind: 'completed',
+      staging: { did: 'demo:ds', instance: 'testbed' }
+    });
+    await flush(20);
+    expect(attachments.binding(attachment)).toEqual({
+      kind: 'paths',
+      percent: 100
+    });
+    // Detached: the notebook forgets it.
+    expect(attachments.detach('ds')?.did).toBe('demo:ds');
+    expect(attachments.attachments).toEqual([]);
+    attachments.dispose();
+  });
+});
