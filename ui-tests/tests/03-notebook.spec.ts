@@ -201,8 +201,9 @@ test('a placeholder says "waiting for data", and a delayed staging says "Queued"
     }
   }
   const near = (await api.json('did', { did: SB002 })).near_hub.state;
+  // A rule released by an earlier run may still be listed (REPLICATING), but no file is there.
   test.skip(
-    near !== 'NONE',
+    near === 'AVAILABLE' || near === 'PARTIAL',
     `${SB002} is already near the hub (${near}) from an earlier run`
   );
   // Starts in an hour: Rucio keeps the rule in INJECT until then.

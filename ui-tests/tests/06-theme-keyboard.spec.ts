@@ -172,6 +172,10 @@ test.describe('with a staging to show', () => {
       expect(texts.length).toBeGreaterThan(40);
       expect(texts.some(t => t.text === 'demo:lofar-')).toBe(true);
       const failures = texts.filter(t => t.ratio < (t.large ? 3 : 4.5));
+      test.info().annotations.push({
+        type: `contrast (${theme})`,
+        description: `${texts.length} texts, lowest ratio ${Math.min(...texts.map(t => t.ratio)).toFixed(2)}`
+      });
       expect(failures, `${theme}: ${JSON.stringify(failures)}`).toEqual([]);
       if (!light) {
         await shot(page, 'dark-theme.png');
