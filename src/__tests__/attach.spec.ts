@@ -254,3 +254,59 @@ describe('what the kernel holds for an attachment', () => {
     attachments.dispose();
   });
 });
+
+describe('a bind that fails', () => {
+  it('is tried again when the kernel is next idle, a few times', async () => {
+    const nb = fakeNotebook();
+    addAttachment(nb, { did: 'demo:ds', instance: 'testbed', variable: 'ds' });
+    let failures = 2;
+    const kernel = {
+      requestExecute: jest.fn(() => ({
+        done: Promise.resolve({
+          content: { status: failures-- > 0 ? 'error' : 'ok' }
+        })
+      })),
+      createComm: jest.fn(() => ({
+        isDisposed: false,
+        open: () => ({ done: Promise.resolve() }),
+        send: () => ({ done: Promise.resolve() }),
+        close: () => undefined,
+        dispose: () => undefined
+      }))
+    };
+    const owner = {};
+    const statusChanged = new Signal<any, string>(owner);
+    const panel = {
+      sessionContext: {
+        statusChanged,
+        kernelChanged: new Signal<any, any>(owner),
+        ready: Promise.resolve(),
+        session: { kernel }
+      },
+      model: nb
+    } as unknown as NotebookPanel;
+    const model = {
+      stagingEvent: new Signal<any, any>(owner),
+      stateChanged: new Signal<any, void>(owner),
+      instance: 'testbed',
+      settings: { variableNaming: 'short' },
+      stagings: []
+    } as unknown as DatalakeModel;
+    const attachments = new NotebookAttachments(panel, model);
+    await flush(20);
+    expect(attachments.state).toBe('error');
+    statusChanged.emit('busy');
+    statusChanged.emit('idle');
+    await flush(20);
+    expect(attachments.state).toBe('error');
+    statusChanged.emit('idle');
+    await flush(20);
+    expect(attachments.state).toBe('bound');
+    expect(kernel.requestExecute).toHaveBeenCalledTimes(3);
+    // Bound: later idles bind nothing more.
+    statusChanged.emit('idle');
+    await flush(20);
+    expect(kernel.requestExecute).toHaveBeenCalledTimes(3);
+    attachments.dispose();
+  });
+});

@@ -24,6 +24,9 @@ export interface IBinding {
   percent: number | null;
 }
 
+/** Binds that failed are tried again at the kernel's next idle, this many times. */
+const MAX_BIND_RETRIES = 3;
+
 /** Kernel statuses after which variables are gone and must be bound again. */
 const FRESH_KERNEL: ReadonlyArray<string> = [
   'starting',
@@ -169,6 +172,11 @@ export class NotebookAttachments {
       this._state = 'error';
       this._error = error instanceof Error ? error.message : String(error);
     }
+    // A kernel that just (re)started may not answer the first time: try again when it is
+    // next idle, a few times, before leaving the error to the user.
+    this._retries = this._state === 'error' ? this._retries + 1 : 0;
+    this._retryOnIdle =
+      this._state === 'error' && this._retries <= MAX_BIND_RETRIES;
     this._emit();
   }
 
@@ -178,8 +186,9 @@ export class NotebookAttachments {
       this._state = 'unbound';
       this._replies.clear();
       this._emit();
-    } else if (status === 'idle' && this._fresh) {
+    } else if (status === 'idle' && (this._fresh || this._retryOnIdle)) {
       this._fresh = false;
+      this._retryOnIdle = false;
       void this.bindAll();
     }
   }
@@ -208,6 +217,8 @@ export class NotebookAttachments {
   private _replies = new Map<string, IBindReply>();
   private _error: string | null = null;
   private _fresh = false;
+  private _retryOnIdle = false;
+  private _retries = 0;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
 }
