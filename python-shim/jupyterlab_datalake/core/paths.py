@@ -18,7 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 from ..errors import DatalakeError
 from .config import InstanceConfig
-from .did import parse_did
+from .did import DID
 from .rucio import RucioClient
 
 SCHEMES = ["file", "root", "davs", "https"]
@@ -37,9 +37,7 @@ class PathResolver:
     async def file_prefix(self, rse: str) -> str | None:
         """The path prefix of the RSE's ``file`` protocol (fetched once per RSE)."""
         if rse not in self._prefixes:
-            info = await self.client.get_json("rses", rse, "protocols")
-            # Rucio 41 answers a list; older servers wrapped it in {"protocols": [...]}.
-            protocols = info.get("protocols", []) if isinstance(info, dict) else info or []
+            protocols = await self.client.rse_protocols(rse)
             prefix = next((p.get("prefix") for p in protocols if p.get("scheme") == "file"), None)
             self._prefixes[rse] = prefix
         return self._prefixes[rse]
@@ -88,16 +86,11 @@ class PathResolver:
     async def _resolve(
         self, files: list[dict[str, str]], expression: str
     ) -> AsyncIterator[dict[str, Any]]:
-        body = {
-            "dids": files,
-            "schemes": SCHEMES,
-            "rse_expression": expression,
-            "all_states": True,
-            "sort": "random",
-        }
         seen: dict[tuple[str, str], dict[str, Any]] = {}
         try:
-            lines = self.client.stream("POST", "replicas", "list", json_body=body)
+            lines = self.client.list_replicas(
+                files, rse_expression=expression, schemes=SCHEMES, sort="random"
+            )
             async with contextlib.aclosing(lines):
                 async for replica in lines:
                     seen[(replica["scope"], replica["name"])] = replica
@@ -118,12 +111,9 @@ class PathResolver:
             else:
                 yield await self._entry(replica)
 
-    async def paths(self, did: str, expression: str) -> AsyncIterator[dict[str, Any]]:
-        parsed = parse_did(did)
+    async def paths(self, did: DID, expression: str) -> AsyncIterator[dict[str, Any]]:
         chunk: list[dict[str, str]] = []
-        lines = self.client.stream(
-            "GET", "dids", parsed.scope, parsed.name, "files", context={"did": str(parsed)}
-        )
+        lines = self.client.did_files(did)
         async with contextlib.aclosing(lines):
             async for item in lines:
                 chunk.append({"scope": item["scope"], "name": item["name"]})

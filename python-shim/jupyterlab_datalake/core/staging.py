@@ -25,8 +25,9 @@ TAG = "jupyterlab-datalake"
 # Rucio only soft-deletes a rule (it lingers up to an hour): a released staging is re-commented
 # with this prefix, which ``tagged_qos`` does not accept, so it leaves the stagings list at once.
 RELEASED = TAG + "-released"
-RULE_ID_RE = re.compile(r"^[0-9a-fA-F]{32}$")
-SOURCE_QOS_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A Rucio rule id: 32 hex digits, in any case (the same rule as src/staging.ts).
+RULE_ID_PATTERN = "[0-9a-fA-F]{32}"
+SOURCE_QOS_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 COMMENT_MAX = 255
 
 
@@ -61,8 +62,9 @@ def validate_lifetime(instance: InstanceConfig, lifetime: object) -> int:
     return int(lifetime)
 
 
-def validate_rule_id(rule_id: object) -> str:
-    if not isinstance(rule_id, str) or not RULE_ID_RE.match(rule_id):
+def parse_rule_id(rule_id: object) -> str:
+    """The rule id in lower case; 400 ``BAD_RULE_ID`` for anything but 32 hex digits."""
+    if not isinstance(rule_id, str) or not re.fullmatch(RULE_ID_PATTERN, rule_id):
         raise DatalakeError(
             400, f"{rule_id!r} is not a Rucio rule id (32 hexadecimal digits).", "BAD_RULE_ID"
         )
@@ -147,13 +149,7 @@ class StagingManager:
     async def account(self) -> str:
         if self._account is None:
             await self.client.auth.token()  # an issued token tells us the account
-            account = self.client.auth.account
-            if not account:
-                response = await self.client.request("GET", "accounts", "whoami", ok=(200, 303))
-                if response.status_code == 303:
-                    account = response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1]
-                else:
-                    account = response.json().get("account")
+            account = self.client.auth.account or await self.client.whoami()
             if not account:
                 raise DatalakeError(
                     502,
@@ -163,19 +159,13 @@ class StagingManager:
             self._account = account
         return self._account
 
-    async def did_size(self, did: str) -> tuple[int | None, int | None]:
+    async def did_size(self, did: DID) -> tuple[int | None, int | None]:
         """(bytes, number of files) of a DID, asked once per DID."""
         if did not in self._sizes:
-            scope, name = did.split(":", 1)
             try:
-                info = await self.client.get_json(
-                    "dids", scope, name, params={"dynamic_depth": "FILE"}, context={"did": did}
-                )
-                if isinstance(info, dict):
-                    files = 1 if info.get("type") == "FILE" else info.get("length")
-                    self._sizes[did] = (info.get("bytes"), files)
-                else:
-                    self._sizes[did] = (None, None)
+                info = await self.client.did(did)
+                files = 1 if info.get("type") == "FILE" else info.get("length")
+                self._sizes[did] = (info.get("bytes"), files)
             except DatalakeError as e:
                 if e.status != 404:
                     raise
@@ -183,17 +173,16 @@ class StagingManager:
         return self._sizes[did]
 
     async def _staging(self, rule: dict[str, Any]) -> dict[str, Any]:
-        did = f"{rule.get('scope')}:{rule.get('name')}"
-        return staging_from_rule(rule, self.instance, await self.did_size(did))
+        size = await self.did_size(DID(str(rule.get("scope")), str(rule.get("name"))))
+        return staging_from_rule(rule, self.instance, size)
 
     async def fetch(self, rule_id: str) -> dict[str, Any]:
         """One ``GET /rules/{id}``; the watcher's poll."""
-        rule = await self.client.get_json("rules", rule_id, context={"rule_id": rule_id})
-        return await self._staging(rule)
+        return await self._staging(await self.client.rule(rule_id))
 
     async def _own_rule(self, rule_id: str) -> dict[str, Any]:
-        rule_id = validate_rule_id(rule_id)
-        rule = await self.client.get_json("rules", rule_id, context={"rule_id": rule_id})
+        rule_id = parse_rule_id(rule_id)
+        rule = await self.client.rule(rule_id)
         if (
             tagged_qos(rule.get("comments", rule.get("comment"))) is None
             or rule.get("account") != await self.account()
@@ -207,7 +196,7 @@ class StagingManager:
         return rule
 
     async def get(self, rule_id: str) -> dict[str, Any]:
-        rule_id = validate_rule_id(rule_id)
+        rule_id = parse_rule_id(rule_id)
         cached = self.watcher.get(rule_id)
         age = self.watcher.age(rule_id)
         if cached is not None and (
@@ -225,7 +214,7 @@ class StagingManager:
             ):
                 account = await self.account()
                 ids: list[str] = []
-                lines = self.client.stream("GET", "rules", "", params={"account": account})
+                lines = self.client.rules(account)
                 async with contextlib.aclosing(lines):
                     async for rule in lines:
                         if tagged_qos(rule.get("comments", rule.get("comment"))) is None:
@@ -265,7 +254,7 @@ class StagingManager:
             "comment": comment,
         }
         if source_qos not in (None, ""):
-            if not isinstance(source_qos, str) or not SOURCE_QOS_RE.match(source_qos):
+            if not isinstance(source_qos, str) or not SOURCE_QOS_RE.fullmatch(source_qos):
                 raise DatalakeError(
                     400,
                     f"source_qos {source_qos!r} is not a QoS name (A-Z a-z 0-9 _ -).",
@@ -285,9 +274,7 @@ class StagingManager:
         return body
 
     async def _existing(self, did: DID, account: str, expression: str) -> dict[str, Any] | None:
-        lines = self.client.stream(
-            "GET", "dids", did.scope, did.name, "rules", context={"did": str(did)}
-        )
+        lines = self.client.did_rules(did)
         async with contextlib.aclosing(lines):
             async for rule in lines:
                 if rule.get("account") == account and rule.get("rse_expression") == expression:
@@ -302,8 +289,9 @@ class StagingManager:
         source_qos: object = None,
         start_in: object = None,
         comment: object = None,
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """Create one rule per DID (or return the existing one); True if any was created."""
+    ) -> dict[str, Any]:
+        """One rule per DID, or the existing one: ``{"stagings": [...], "created": bool}``,
+        ``created`` when any rule is new."""
         if isinstance(dids, str):
             dids = [dids]
         if not isinstance(dids, list) or not dids or len(dids) > 100:
@@ -315,78 +303,66 @@ class StagingManager:
         lifetime = validate_lifetime(self.instance, lifetime)
         tag = make_comment(qos_class.name, comment)
         account = await self.account()
-        results: list[dict[str, Any]] = []
-        created_any = False
+        stagings: list[dict[str, Any]] = []
+        created = False
         # One rule at a time: Rucio (SQLite in the testbed) dislikes concurrent writers.
         async with self._write_lock:
             for did in dict.fromkeys(parsed):
                 body = self._rule_body(did, account, qos_class, lifetime, source_qos, start_in, tag)
-                context = {"did": str(did), "expression": qos_class.expression}
                 try:
-                    response = await self.client.request(
-                        "POST", "rules", "", json_body=body, context=context
-                    )
-                    rule_id = response.json()[0]
-                    created_any = True
+                    rule_id = await self.client.add_rule(body)
+                    created = True
                 except DatalakeError as e:
                     if e.reason != "DUPLICATE_RULE":
                         raise
-                    existing = await self._existing(did, account, qos_class.expression)
-                    if existing is None:
-                        raise DatalakeError(
-                            409,
-                            f"Rucio says a rule like this already exists for {did}, but it is not "
-                            "visible to your account; check the DID's rules.",
-                            "DUPLICATE_RULE",
-                        ) from e
-                    rule_id = existing["id"]
-                    if str(existing.get("comments", existing.get("comment")) or "").startswith(
-                        RELEASED
-                    ):
-                        # A released staging still lingering in Rucio: take it back, with the
-                        # lifetime asked for now (not the hour left by the release).
-                        await self.client.request(
-                            "PUT",
-                            "rules",
-                            rule_id,
-                            json_body={"options": {"comment": tag, "lifetime": lifetime}},
-                            context={"rule_id": rule_id},
-                        )
-                results.append(self.watcher.put(rule_id, await self.fetch(rule_id)))
-        self._listed_at = 0.0  # the next list asks Rucio again
-        return results, created_any
+                    rule_id = await self._take_existing(did, account, qos_class, lifetime, tag, e)
+                stagings.append(self.watcher.put(rule_id, await self.fetch(rule_id)))
+        # The new stagings join the cached list (after a listing in flight): no relisting.
+        async with self._list_lock:
+            if self._list_ids is not None:
+                self._list_ids += [s["id"] for s in stagings if s["id"] not in self._list_ids]
+        return {"stagings": stagings, "created": created}
+
+    async def _take_existing(
+        self,
+        did: DID,
+        account: str,
+        qos: QosClass,
+        lifetime: int,
+        tag: str,
+        duplicate: DatalakeError,
+    ) -> str:
+        """The id of this account's rule Rucio called a duplicate; a released one is taken back."""
+        existing = await self._existing(did, account, qos.expression)
+        if existing is None:
+            raise DatalakeError(
+                409,
+                f"Rucio says a rule like this already exists for {did}, but it is not "
+                "visible to your account; check the DID's rules.",
+                "DUPLICATE_RULE",
+            ) from duplicate
+        rule_id = str(existing["id"])
+        if str(existing.get("comments", existing.get("comment")) or "").startswith(RELEASED):
+            # A released staging still lingering in Rucio: take it back, with the lifetime
+            # asked for now (not the hour left by the release).
+            await self.client.update_rule(rule_id, {"comment": tag, "lifetime": lifetime})
+        return rule_id
 
     async def extend(self, rule_id: str, lifetime: object) -> dict[str, Any]:
+        if lifetime is None:
+            raise DatalakeError(400, "Give the new 'lifetime' in seconds.", "BAD_LIFETIME")
         rule = await self._own_rule(rule_id)
         seconds = validate_lifetime(self.instance, lifetime)
-        await self.client.request(
-            "PUT",
-            "rules",
-            rule["id"],
-            json_body={"options": {"lifetime": seconds}},
-            context={"rule_id": rule["id"]},
-        )
+        await self.client.update_rule(rule["id"], {"lifetime": seconds})
         return self.watcher.put(rule["id"], await self.fetch(rule["id"]))
 
     async def release(self, rule_id: str) -> None:
         rule = await self._own_rule(rule_id)
-        await self.client.request(
-            "DELETE",
-            "rules",
-            rule["id"],
-            json_body={"purge_replicas": False},
-            context={"rule_id": rule["id"]},
-        )
+        await self.client.delete_rule(rule["id"])
         qos = tagged_qos(rule.get("comments", rule.get("comment"))) or ""
         # Best effort: a Rucio that deleted the rule outright leaves nothing to re-comment.
         with contextlib.suppress(DatalakeError):
-            await self.client.request(
-                "PUT",
-                "rules",
-                rule["id"],
-                json_body={"options": {"comment": f"{RELEASED} {qos}".strip()}},
-                context={"rule_id": rule["id"]},
-            )
+            await self.client.update_rule(rule["id"], {"comment": f"{RELEASED} {qos}".strip()})
         self.watcher.forget(rule["id"])
         if self._list_ids is not None and rule["id"] in self._list_ids:
             self._list_ids.remove(rule["id"])

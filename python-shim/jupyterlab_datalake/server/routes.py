@@ -197,8 +197,8 @@ class StagingsHandler(DatalakeHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
         body = self.body()
-        result, created = await self.call(
-            self.service.stage_detailed(
+        result = await self.call(
+            self.service.stage(
                 body.get("dids"),
                 qos=body.get("qos"),
                 lifetime=body.get("lifetime"),
@@ -208,7 +208,7 @@ class StagingsHandler(DatalakeHandler):
                 instance=self.instance(body),
             )
         )
-        self.send(result, 201 if created else 200)
+        self.send(result, 201 if result["created"] else 200)
 
 
 class StagingHandler(DatalakeHandler):

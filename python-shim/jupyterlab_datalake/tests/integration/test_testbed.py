@@ -17,8 +17,10 @@ import pytest
 from conftest import body
 from tornado.httpclient import HTTPClientError
 
+from jupyterlab_datalake.core import did as grammar
 from jupyterlab_datalake.core.auth import Secret
 from jupyterlab_datalake.core.service import DatalakeService
+from jupyterlab_datalake.errors import DatalakeError
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +87,8 @@ async def wait_ok(svc: DatalakeService, rule_id: str) -> dict[str, Any]:
 
 
 async def test_stage_fast_then_local_paths_match_checksums(lake):
-    result, created = await lake.stage_detailed([DID], qos="FAST", lifetime=3600)
+    result = await lake.stage([DID], qos="FAST", lifetime=3600)
+    created = result["created"]
     (staging,) = result["stagings"]
     try:
         assert staging["rse_expression"] == "QOS=FAST&site=HUB"
@@ -101,7 +104,7 @@ async def test_stage_fast_then_local_paths_match_checksums(lake):
             assert mount in path.parents
             assert f"{zlib.adler32(path.read_bytes()):08x}" == checksums[entry["did"]]
         # The copy is next to the hub: FAR-FAST (same QoS, other site) is never chosen.
-        inst = lake._get(None)
+        inst = lake.instance()
         locks = [lock async for lock in inst.client.stream("GET", "rules", staging["id"], "locks")]
         assert {lock["rse"] for lock in locks} == {"HUB-FAST"}
     finally:
@@ -111,11 +114,11 @@ async def test_stage_fast_then_local_paths_match_checksums(lake):
 
 async def test_same_request_twice_is_one_rule_and_survives_restart(lake, testbed):
     did = "demo:lofar-obs-sb001"
-    first, created = await lake.stage_detailed([did], qos="CHEAP-ANALYSIS", lifetime=600)
-    rule_id = first["stagings"][0]["id"]
+    first = await lake.stage([did], qos="CHEAP-ANALYSIS", lifetime=600)
+    created, rule_id = first["created"], first["stagings"][0]["id"]
     try:
-        again, created_again = await lake.stage_detailed([did], qos="CHEAP-ANALYSIS", lifetime=600)
-        assert not created_again and again["stagings"][0]["id"] == rule_id
+        again = await lake.stage([did], qos="CHEAP-ANALYSIS", lifetime=600)
+        assert not again["created"] and again["stagings"][0]["id"] == rule_id
         rules = (await lake.did_rules(did))["rules"]
         same = [r for r in rules if r["rse_expression"] == "QOS=CHEAP-ANALYSIS&site=HUB"]
         assert len(same) == 1
@@ -133,7 +136,7 @@ async def test_same_request_twice_is_one_rule_and_survives_restart(lake, testbed
 
 async def test_invalidated_token_is_renewed_silently(lake):
     await lake.scopes()
-    provider = lake._get(None).client.auth
+    provider = lake.instance().client.auth
     provider._token = Secret("alice-alice-unknown-00000000000000000000000000000000")
     assert "demo" in (await lake.scopes())["scopes"]
     assert provider._token.reveal() != "alice-alice-unknown-00000000000000000000000000000000"
@@ -206,8 +209,20 @@ async def test_routes_auth_errors_and_no_secrets(jp_fetch, jp_serverapp, passwor
             else:
                 raise
     service = jp_serverapp.web_app.settings["datalake_service"]
-    token = service._get(None).client.auth._token.reveal()
+    token = service.instance().client.auth._token.reveal()
     everything = "\n".join(texts)
     assert "demo:lofar-obs" in everything
     for secret in (token, password, jp_serverapp.web_app.settings["datalake_kernel_secret"]):
         assert secret not in everything
+
+
+async def test_a_scope_of_dots_never_answers_for_another_did(jp_fetch, lake):
+    # Through the shim: refused by the DID grammar, as Rucio refuses such scopes.
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch("datalake", "did", params={"did": "..:dids/demo/lofar-obs"})
+    assert info.value.code == 400 and body(info.value.response)["reason"] == "BAD_DID"
+    # Below the grammar the Rucio client still sends it as one scope segment: Rucio finds no
+    # such DID, instead of walking up to /dids/demo/lofar-obs.
+    with pytest.raises(DatalakeError) as info:
+        await lake.instance().client.did(grammar.DID("..", "dids/demo/lofar-obs"))
+    assert info.value.reason == "DID_NOT_FOUND"
