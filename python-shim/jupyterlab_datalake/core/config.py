@@ -21,6 +21,12 @@ QOS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 INSTANCE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 DEFAULT_QOS_CLASSES = ("FAST", "CHEAP-ANALYSIS", "SAFE", "OPPORTUNISTIC")
 MIN_LIFETIME = 60
+# A configuration file for kernels and jobs without a Jupyter server ({"DatalakeApp": {...}}).
+CONFIG_ENV = "DATALAKE_CONFIG"
+# What a Jupyter server with the extension gives the kernels it starts (server/kernel_env.py).
+SHIM_URL_ENV = "DATALAKE_SHIM_URL"
+SHIM_SECRET_ENV = "DATALAKE_SHIM_SECRET"
+USER_STARTUP_ENV = "DATALAKE_USER_PYTHONSTARTUP"
 
 
 @dataclass(frozen=True)
@@ -307,8 +313,8 @@ def resolve_config(
     environ = os.environ if environ is None else environ
     if instances:
         return parse_config(instances, default_instance, request_timeout)
-    if environ.get("DATALAKE_CONFIG"):
-        section = dict(read_config_file(environ["DATALAKE_CONFIG"]))
+    if environ.get(CONFIG_ENV):
+        section = dict(read_config_file(environ[CONFIG_ENV]))
         section.setdefault("request_timeout", request_timeout)
         return config_from_section(section)
     env_instance = instance_from_env(environ)

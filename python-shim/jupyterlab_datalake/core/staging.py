@@ -62,12 +62,16 @@ def validate_lifetime(instance: InstanceConfig, lifetime: object) -> int:
     return int(lifetime)
 
 
+def bad_rule_id(rule_id: object) -> DatalakeError:
+    return DatalakeError(
+        400, f"{rule_id!r} is not a Rucio rule id (32 hexadecimal digits).", "BAD_RULE_ID"
+    )
+
+
 def parse_rule_id(rule_id: object) -> str:
     """The rule id in lower case; 400 ``BAD_RULE_ID`` for anything but 32 hex digits."""
     if not isinstance(rule_id, str) or not re.fullmatch(RULE_ID_PATTERN, rule_id):
-        raise DatalakeError(
-            400, f"{rule_id!r} is not a Rucio rule id (32 hexadecimal digits).", "BAD_RULE_ID"
-        )
+        raise bad_rule_id(rule_id)
     return rule_id.lower()
 
 

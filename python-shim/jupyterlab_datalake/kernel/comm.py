@@ -14,7 +14,8 @@ from typing import Any
 
 from ..errors import DatalakeError
 from .client import Datalake, datalake
-from .results import NotYetAvailable, is_variable_name
+from .names import is_variable_name
+from .results import NotYetAvailable
 
 TARGET = "datalake"
 

@@ -17,7 +17,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .client import Datalake, datalake
 from .lifetime import parse_duration
-from .results import is_variable_name, variable_for
+from .names import is_variable_name, variable_for
 
 Verb = Callable[..., Any]
 

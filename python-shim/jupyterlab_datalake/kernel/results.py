@@ -6,18 +6,15 @@ table as its display.
 
 from __future__ import annotations
 
-import keyword
-import re
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, NoReturn
+from datetime import timedelta
+from typing import Any, NoReturn
 
 from ..errors import DatalakeError
+from .channels import Channel
 from .display import Progress, ProgressView, TableResult, human_bytes
-from .lifetime import format_duration
-
-if TYPE_CHECKING:
-    from .client import Datalake
+from .lifetime import format_duration, parse_duration
 
 # Rule states that end a wait with an error (Rucio will not finish them without someone acting).
 FAILED_STATES = ("STUCK", "SUSPENDED")
@@ -51,6 +48,16 @@ class DidList(TableResult, list):
 
 class DidInfo(TableResult, dict):
     """One DID: its ``did`` route fields plus ``replicas`` (where it is) as a two-column table."""
+
+    @classmethod
+    def read(cls, channel: Channel, did: str, instance: str | None) -> DidInfo:
+        info = cls(channel.call("did_info", did, instance=instance))
+        info["replicas"] = channel.call("replicas", did, instance=instance)["rses"]
+        # Rucio keeps no size for open datasets; the fullest replica is the whole DID.
+        for key, column in (("length", "files"), ("bytes", "bytes")):
+            if info.get(key) is None and info["replicas"]:
+                info[key] = max(rep.get(column) or 0 for rep in info["replicas"])
+        return info
 
     def _table(self) -> tuple[str, list[str], list[list[Any]]]:
         near = self.get("near_hub") or {}
@@ -114,11 +121,17 @@ class Staging(TableResult):
     """
 
     def __init__(
-        self, client: Datalake, rules: list[dict[str, Any]], instance: str | None = None
+        self,
+        channel: Channel,
+        rules: list[dict[str, Any]],
+        instance: str | None = None,
+        poll_interval: tuple[float, float] = (1.0, 10.0),
     ) -> None:
-        self._client = client
+        self._channel = channel
         self.rules = rules
         self.instance = instance
+        #: first and longest pause (seconds) between two looks while waiting
+        self.poll_interval = poll_interval
         self._sizes: dict[str, int] = {}
 
     @property
@@ -144,7 +157,7 @@ class Staging(TableResult):
     def refresh(self) -> Staging:
         """Re-read every rule from the data lake."""
         self.rules = [
-            self._client.channel.get_staging(rid, instance=self.instance) for rid in self.rule_ids
+            self._channel.call("get_staging", rid, instance=self.instance) for rid in self.rule_ids
         ]
         return self
 
@@ -166,7 +179,8 @@ class Staging(TableResult):
             return int(rule["bytes_total"])
         did = rule["did"]
         if did not in self._sizes:
-            self._sizes[did] = int(self._client.info(did, instance=self.instance).get("bytes") or 0)
+            info = DidInfo.read(self._channel, did, self.instance)
+            self._sizes[did] = int(info.get("bytes") or 0)
         return self._sizes[did]
 
     def wait(self, timeout: float | None = None, show: bool = True) -> Staging:
@@ -177,7 +191,7 @@ class Staging(TableResult):
         """
         view = ProgressView() if show else None
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay, max_delay = self._client.poll_interval
+        delay, max_delay = self.poll_interval
         progress = self.progress(refresh=False)
         try:
             while True:
@@ -211,15 +225,20 @@ class Staging(TableResult):
             "STAGING_STUCK",
         )
 
-    def extend(self, lifetime: str | float) -> Staging:
+    def extend(self, lifetime: str | float | timedelta) -> Staging:
         """Keep the copies ``lifetime`` (``"7d"``, seconds) from now."""
-        updated = self._client.extend(self.rule_ids, lifetime, instance=self.instance)
-        self.rules = updated.rules
+        seconds = parse_duration(lifetime)
+        self.rules = [
+            self._channel.call("extend", rid, seconds, instance=self.instance)
+            for rid in self.rule_ids
+        ]
         return self
 
     def release(self) -> list[str]:
         """Give the copies back to the data lake (the rules are removed); return the rule ids."""
-        return self._client.release(self.rule_ids, instance=self.instance)
+        for rule_id in self.rule_ids:
+            self._channel.call("release", rule_id, instance=self.instance)
+        return self.rule_ids
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return iter(self.rules)
@@ -275,21 +294,6 @@ class NotYetAvailable:
     def __repr__(self) -> str:
         done = "not staged" if self.percent is None else f"staging {self.percent}% done"
         return f"<{self.did}: not yet available, {done}>"
-
-
-def is_variable_name(name: object) -> bool:
-    """True for a name Python can bind: an identifier that is not a keyword."""
-    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
-
-
-def variable_for(did: str) -> str:
-    """A variable name from a DID's name: ``demo:lofar-obs-sb000`` → ``lofar_obs_sb000``."""
-    base = did.partition(":")[2] or did
-    base = base.rstrip("/").rsplit("/", 1)[-1]
-    name = re.sub(r"\W", "_", base) or "data"
-    if name[0].isdigit():
-        name = "_" + name
-    return name + "_" if keyword.iskeyword(name) else name
 
 
 def cell_list(values: Iterable[Any] | None) -> str:

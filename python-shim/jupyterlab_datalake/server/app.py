@@ -2,34 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-from pathlib import Path
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
-from jupyter_server.utils import url_path_join
 from traitlets import Bool, Dict, Float, List, Unicode
 
 from ..core.auth import withhold_env
 from ..core.config import resolve_config
 from ..core.service import DatalakeService
 from ..errors import ConfigError
-from .routes import NAMESPACE, SECRET_SETTING, SERVICE_SETTING, handlers
-
-SHIM_URL_ENV = "DATALAKE_SHIM_URL"
-SHIM_SECRET_ENV = "DATALAKE_SHIM_SECRET"
-USER_STARTUP_ENV = "DATALAKE_USER_PYTHONSTARTUP"
-KERNEL_STARTUP = str(Path(__file__).parents[1] / "kernel" / "startup.py")
-WILDCARD_HOSTS = ("", "0.0.0.0", "::", "*", "localhost")
-
-
-def shim_url(scheme: str, ip: str, port: int, base_url: str) -> str:
-    """The shim's base URL as a kernel on this machine reaches it."""
-    host = "127.0.0.1" if ip in WILDCARD_HOSTS else ip
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"{scheme}://{host}:{port}{url_path_join(base_url, NAMESPACE)}/"
+from .kernel_env import KernelEnvironment, shim_url
+from .routes import SECRET_SETTING, SERVICE_SETTING, handlers
 
 
 class DatalakeApp(ExtensionApp):
@@ -83,11 +67,10 @@ class DatalakeApp(ExtensionApp):
             service = DatalakeService.unconfigured(e)
         self.service = service
         self.kernel_secret = secrets.token_urlsafe(32)
-        self._saved_env: dict[str, str | None] = {}
+        self.kernel_env = KernelEnvironment()
         self.settings.update({SERVICE_SETTING: service, SECRET_SETTING: self.kernel_secret})
         if self.kernel_channel:
-            self._set_env(SHIM_SECRET_ENV, self.kernel_secret)
-            self._install_kernel_startup()
+            self.kernel_env.install(self.kernel_secret)
             if self.serverapp is not None and self.serverapp.port:
                 self._set_shim_url()
 
@@ -105,23 +88,9 @@ class DatalakeApp(ExtensionApp):
             self.log.warning("jupyterlab-datalake: kernels get no shim URL on a UNIX socket server")
             return
         scheme = "https" if server.certfile else "http"
-        self._set_env(SHIM_URL_ENV, shim_url(scheme, server.ip, server.port, server.base_url))
-
-    def _install_kernel_startup(self) -> None:
-        current = os.environ.get("PYTHONSTARTUP")
-        if current and current != KERNEL_STARTUP:
-            self._set_env(USER_STARTUP_ENV, current)
-        self._set_env("PYTHONSTARTUP", KERNEL_STARTUP)
-
-    def _set_env(self, key: str, value: str) -> None:
-        # Kernels inherit the server's environment; remember what to restore at stop.
-        self._saved_env.setdefault(key, os.environ.get(key))
-        os.environ[key] = value
+        self.kernel_env.set_url(shim_url(scheme, server.ip, server.port, server.base_url))
 
     async def stop_extension(self) -> None:
         await self.service.close()
-        for key, value in getattr(self, "_saved_env", {}).items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        if hasattr(self, "kernel_env"):
+            self.kernel_env.restore()

@@ -1,4 +1,6 @@
-"""Thin tornado handlers over DatalakeService, under ``<base_url>datalake/``.
+"""Thin tornado handlers over DatalakeService, under ``<base_url>datalake/``, one per route of
+``core/verbs.py``: each takes the verb's arguments from the path, query or body, calls the service
+method of the same name and sends its answer.
 
 Every verb is ``@tornado.web.authenticated``. Besides Jupyter's own auth, a request carrying
 ``X-Datalake-Secret`` equal to this server's per-process secret (given only to kernels this
@@ -9,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import tornado.web
@@ -19,6 +21,8 @@ from jupyter_server.base.handlers import APIHandler
 from tornado.iostream import StreamClosedError
 
 from ..core.service import DatalakeService
+from ..core.staging import bad_rule_id
+from ..core.verbs import VERBS, Verb
 from ..errors import DatalakeError
 
 NAMESPACE = "datalake"
@@ -29,6 +33,10 @@ KERNEL_USER = "datalake-kernel"
 PATHS_FLUSH_LINES = 200
 
 T = TypeVar("T")
+
+
+def http_error(error: DatalakeError) -> tornado.web.HTTPError:
+    return tornado.web.HTTPError(error.status, error.message, reason=error.reason)
 
 
 class DatalakeHandler(APIHandler):
@@ -63,11 +71,6 @@ class DatalakeHandler(APIHandler):
     def token_authenticated(self) -> bool:
         return self.request.headers.get(SECRET_HEADER) is not None or super().token_authenticated
 
-    def instance(self, body: dict[str, Any] | None = None) -> str | None:
-        if body and body.get("instance"):
-            return str(body["instance"])
-        return self.get_query_argument("instance", None) or None
-
     def body(self) -> dict[str, Any]:
         try:
             body = self.get_json_body() if self.request.body else {}
@@ -81,19 +84,11 @@ class DatalakeHandler(APIHandler):
             )
         return body
 
-    def required(self, name: str) -> str:
-        value = self.get_query_argument(name, None)
-        if not value:
-            raise tornado.web.HTTPError(
-                400, f"The query argument '{name}' is required.", reason="MISSING_ARGUMENT"
-            )
-        return value
-
     async def call(self, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except DatalakeError as e:
-            raise tornado.web.HTTPError(e.status, e.message, reason=e.reason) from e
+            raise http_error(e) from e
 
     def send(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
@@ -102,147 +97,51 @@ class DatalakeHandler(APIHandler):
         self.finish(json.dumps(data))
 
 
-class InstancesHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(await self.call(self.service.instances()))
+class VerbHandler(DatalakeHandler):
+    """The verbs of one route, by HTTP method (``verbs`` comes from the route table)."""
 
+    def initialize(self, verbs: dict[str, Verb]) -> None:
+        self.verbs = verbs
 
-class WhoamiHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(await self.call(self.service.whoami(instance=self.instance())))
+    def _arguments(self, verb: Verb, path_args: dict[str, str]) -> dict[str, Any]:
+        source: dict[str, Any]
+        if verb.in_body:
+            source = self.body()
+        else:
+            source = {
+                name: self.get_query_argument(name, None) for name in (*verb.params, "instance")
+            }
+        for name in verb.required:
+            if not source.get(name):
+                raise tornado.web.HTTPError(
+                    400, f"The query argument '{name}' is required.", reason="MISSING_ARGUMENT"
+                )
+        # Absent arguments are None: the service gives each its default.
+        arguments = {name: source.get(name) for name in verb.data_params}
+        arguments.update(path_args)
+        if verb.per_instance:
+            instance = source.get("instance") or self.get_query_argument("instance", None)
+            arguments["instance"] = str(instance) if instance else None
+        return arguments
 
+    async def _answer(self, method: str, path_args: dict[str, str]) -> None:
+        verb = self.verbs.get(method)
+        if verb is None:
+            raise tornado.web.HTTPError(405)
+        call = getattr(self.service, verb.name)(**self._arguments(verb, path_args))
+        if verb.stream:
+            await self._stream(call)
+            return
+        result = await self.call(call)
+        if result is None:
+            self.set_status(204)
+            self.finish()
+        else:
+            created = isinstance(result, dict) and result.get("created") is True
+            self.send(result, 201 if created else 200)
 
-class ScopesHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(await self.call(self.service.scopes(instance=self.instance())))
-
-
-class SearchHandler(DatalakeHandler):
-    """Query: did=scope:pattern, type, filters (JSON object), limit, cursor."""
-
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        arg = self.get_query_argument
-        result = self.service.search(
-            self.required("did"),
-            type=arg("type", "all"),
-            filters=arg("filters", None),
-            limit=arg("limit", None),
-            cursor=arg("cursor", None),
-            instance=self.instance(),
-        )
-        self.send(await self.call(result))
-
-
-class DidHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(
-            await self.call(self.service.did_info(self.required("did"), instance=self.instance()))
-        )
-
-
-class DidChildrenHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        arg = self.get_query_argument
-        result = self.service.children(
-            self.required("did"), arg("limit", None), arg("cursor", None), instance=self.instance()
-        )
-        self.send(await self.call(result))
-
-
-class DidFilesHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        arg = self.get_query_argument
-        result = self.service.files(
-            self.required("did"), arg("limit", None), arg("cursor", None), instance=self.instance()
-        )
-        self.send(await self.call(result))
-
-
-class DidReplicasHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(
-            await self.call(self.service.replicas(self.required("did"), instance=self.instance()))
-        )
-
-
-class DidRulesHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(
-            await self.call(self.service.did_rules(self.required("did"), instance=self.instance()))
-        )
-
-
-class QosHandler(DatalakeHandler):
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(await self.call(self.service.qos(instance=self.instance())))
-
-
-class StagingsHandler(DatalakeHandler):
-    """GET: this account's stagings. POST: dids, qos, lifetime, source_qos, start_in, comment."""
-
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        self.send(await self.call(self.service.list_stagings(instance=self.instance())))
-
-    @tornado.web.authenticated
-    async def post(self) -> None:
-        body = self.body()
-        result = await self.call(
-            self.service.stage(
-                body.get("dids"),
-                qos=body.get("qos"),
-                lifetime=body.get("lifetime"),
-                source_qos=body.get("source_qos"),
-                start_in=body.get("start_in"),
-                comment=body.get("comment"),
-                instance=self.instance(body),
-            )
-        )
-        self.send(result, 201 if result["created"] else 200)
-
-
-class StagingHandler(DatalakeHandler):
-    """One staging: GET, PATCH {"lifetime"}, DELETE (release)."""
-
-    @tornado.web.authenticated
-    async def get(self, rule_id: str) -> None:
-        self.send(await self.call(self.service.get_staging(rule_id, instance=self.instance())))
-
-    @tornado.web.authenticated
-    async def patch(self, rule_id: str) -> None:
-        body = self.body()
-        if "lifetime" not in body:
-            raise tornado.web.HTTPError(
-                400, "Give the new 'lifetime' in seconds.", reason="BAD_LIFETIME"
-            )
-        result = self.service.extend(rule_id, body["lifetime"], instance=self.instance(body))
-        self.send(await self.call(result))
-
-    @tornado.web.authenticated
-    async def delete(self, rule_id: str) -> None:
-        await self.call(self.service.release(rule_id, instance=self.instance()))
-        self.set_status(204)
-        self.finish()
-
-
-class PathsHandler(DatalakeHandler):
-    """NDJSON, one line per file, flushed in chunks; a late error becomes a final ``error`` line."""
-
-    @tornado.web.authenticated
-    async def get(self) -> None:
-        entries = self.service.paths(
-            self.required("did"), self.get_query_argument("qos", None), instance=self.instance()
-        )
+    async def _stream(self, entries: AsyncIterator[Any]) -> None:
+        """NDJSON, flushed in chunks; a late error becomes a final ``{"error"}`` line."""
         try:
             # The first line decides the status: a bad DID is still a proper 4xx.
             try:
@@ -272,22 +171,47 @@ class PathsHandler(DatalakeHandler):
         finally:
             await entries.aclose()
 
+    @tornado.web.authenticated
+    async def get(self, **path_args: str) -> None:
+        await self._answer("GET", path_args)
 
-def handlers() -> list[tuple[str, type[DatalakeHandler]]]:
-    """Route table relative to base_url (ExtensionApp prepends it)."""
-    routes: list[tuple[str, type[DatalakeHandler]]] = [
-        ("instances", InstancesHandler),
-        ("whoami", WhoamiHandler),
-        ("scopes", ScopesHandler),
-        ("search", SearchHandler),
-        ("did", DidHandler),
-        ("did/children", DidChildrenHandler),
-        ("did/files", DidFilesHandler),
-        ("did/replicas", DidReplicasHandler),
-        ("did/rules", DidRulesHandler),
-        ("qos", QosHandler),
-        ("stagings", StagingsHandler),
-        ("stagings/(?P<rule_id>[^/]+)", StagingHandler),
-        ("paths", PathsHandler),
+    @tornado.web.authenticated
+    async def post(self, **path_args: str) -> None:
+        await self._answer("POST", path_args)
+
+    @tornado.web.authenticated
+    async def patch(self, **path_args: str) -> None:
+        await self._answer("PATCH", path_args)
+
+    @tornado.web.authenticated
+    async def delete(self, **path_args: str) -> None:
+        await self._answer("DELETE", path_args)
+
+
+class BadRuleIdHandler(DatalakeHandler):
+    """``stagings/<anything but a rule id>``: a 400 that says what a rule id is."""
+
+    @tornado.web.authenticated
+    async def get(self, rule_id: str) -> None:
+        raise http_error(bad_rule_id(rule_id))
+
+    @tornado.web.authenticated
+    async def patch(self, rule_id: str) -> None:
+        raise http_error(bad_rule_id(rule_id))
+
+    @tornado.web.authenticated
+    async def delete(self, rule_id: str) -> None:
+        raise http_error(bad_rule_id(rule_id))
+
+
+def handlers() -> list[tuple[str, type[DatalakeHandler], dict[str, Any]]]:
+    """Route table relative to base_url (ExtensionApp prepends it), built from ``VERBS``."""
+    routes: dict[str, dict[str, Verb]] = {}
+    for verb in VERBS.values():
+        routes.setdefault(verb.pattern(), {})[verb.method] = verb
+    table: list[tuple[str, type[DatalakeHandler], dict[str, Any]]] = [
+        (f"{NAMESPACE}/{pattern}/?", VerbHandler, {"verbs": verbs})
+        for pattern, verbs in routes.items()
     ]
-    return [(f"{NAMESPACE}/{path}/?", handler) for path, handler in routes]
+    table.append((f"{NAMESPACE}/stagings/(?P<rule_id>[^/]+)/?", BadRuleIdHandler, {}))
+    return table

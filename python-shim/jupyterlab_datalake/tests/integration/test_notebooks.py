@@ -22,7 +22,8 @@ import pytest
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 
-from jupyterlab_datalake.kernel.client import Datalake, InProcessChannel
+from jupyterlab_datalake.kernel.channels import InProcessChannel
+from jupyterlab_datalake.kernel.client import Datalake
 
 pytestmark = pytest.mark.integration
 

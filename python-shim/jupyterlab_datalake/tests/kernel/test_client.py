@@ -13,9 +13,11 @@ from datalake_stub import StubChannel
 
 from jupyterlab_datalake.errors import DatalakeError
 from jupyterlab_datalake.kernel import client as client_module
-from jupyterlab_datalake.kernel.client import Datalake, HttpChannel, InProcessChannel
+from jupyterlab_datalake.kernel.channels import HttpChannel, InProcessChannel
+from jupyterlab_datalake.kernel.client import Datalake
 from jupyterlab_datalake.kernel.lifetime import format_duration, parse_duration
-from jupyterlab_datalake.kernel.results import DidPaths, NotYetAvailable, Staging, variable_for
+from jupyterlab_datalake.kernel.names import variable_for
+from jupyterlab_datalake.kernel.results import DidPaths, NotYetAvailable, Staging
 
 SECRET = "s3cr3t-never-shown"
 
@@ -266,31 +268,31 @@ def http() -> HttpChannel:
 
 
 def test_http_channel_routes(http):
-    assert http.qos()["classes"][0]["name"] == "FAST"
-    answer = http.stage(["demo:ds"], qos="FAST", lifetime=60)
+    assert http.call("qos")["classes"][0]["name"] == "FAST"
+    answer = http.call("stage", ["demo:ds"], qos="FAST", lifetime=60)
     assert answer["stagings"][0]["body"]["lifetime"] == 60
-    assert http.extend("ab" * 16, 120)["lifetime"] == 120
-    http.release("ab" * 16)
-    assert http.list_stagings(instance="other") == {"stagings": []}
+    assert http.call("extend", "ab" * 16, 120)["lifetime"] == 120
+    http.call("release", "ab" * 16)
+    assert http.call("list_stagings", instance="other") == {"stagings": []}
     lake = Datalake(http)
     assert lake.paths("demo:ds") == ["/p/1", "root://x/2"]
 
 
 def test_http_channel_errors_keep_sentence(http):
     with pytest.raises(DatalakeError) as info:
-        http.did_info("demo:nope")
+        http.call("did_info", "demo:nope")
     assert (info.value.status, info.value.reason) == (404, "DID_NOT_FOUND")
     with pytest.raises(DatalakeError) as info:
-        http.replicas("demo:x")
+        http.call("replicas", "demo:x")
     assert info.value.reason == "SHIM_ERROR" and "<html>" not in info.value.message
-    with pytest.raises(DatalakeError, match="not a rule id"):
-        http.get_staging("../../api/kernels")
+    with pytest.raises(DatalakeError, match="not a Rucio rule id"):
+        http.call("get_staging", "../../api/kernels")
 
 
 def test_secret_never_shown(http):
     unreachable = HttpChannel("http://127.0.0.1:9/datalake/", SECRET)
     with pytest.raises(DatalakeError) as info:
-        unreachable.qos()
+        unreachable.call("qos")
     assert info.value.reason == "SHIM_UNREACHABLE"
     assert info.value.__cause__ is None and info.value.__suppress_context__
     lake = Datalake(http)
@@ -307,7 +309,7 @@ def test_secret_never_shown(http):
 
 def test_http_paths_raise_the_error_that_ends_the_stream(http):
     with pytest.raises(DatalakeError) as info:
-        http.paths("demo:broken")
+        http.call("paths", "demo:broken")
     assert info.value.reason == "RUCIO_TIMEOUT" and "timed out" in info.value.message
 
 
@@ -371,12 +373,20 @@ async def test_in_process_channel_inside_a_running_loop():
     # Like a kernel: the caller's thread already runs an event loop.
     service = FakeService()
     channel = InProcessChannel(lambda: service, "fake")
-    assert channel.qos(instance="t") == {"classes": [], "instance": "t"}
-    assert channel.qos()["classes"] == []
+    assert channel.call("qos", instance="t") == {"classes": [], "instance": "t"}
+    assert channel.call("qos")["classes"] == []
     assert service.loops and id(asyncio.get_running_loop()) not in service.loops
     assert len(service.loops) == 1
-    assert [line["path"] for line in channel.paths("demo:ds")] == ["/p/0", "/p/1", "/p/2"]
+    assert [line["path"] for line in channel.call("paths", "demo:ds")] == ["/p/0", "/p/1", "/p/2"]
     with pytest.raises(DatalakeError, match="does not exist"):
-        channel.did_info("demo:nope")
+        channel.call("did_info", "demo:nope")
     channel.close()
     assert service.closed
+
+
+def test_extending_a_handle_costs_one_call_per_rule(lake, stub):
+    staging = lake.stage("demo:lofar-obs-sb000", "demo:lofar-obs-sb001")
+    stub.calls.clear()
+    staging.extend("2d")
+    assert stub.calls == ["extend", "extend"]
+    assert [stub.rules[r]["lifetime"] for r in staging.rule_ids] == [172800, 172800]

@@ -270,3 +270,22 @@ async def test_no_secret_in_any_response(jp_fetch, jp_serverapp, app_service, fa
     assert len(secrets) > 3
     for secret in secrets:
         assert secret not in everything
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+@pytest.mark.parametrize("rule", ["xyz", "0" * 31, "0" * 33, "g" * 32, "%2e%2e"])
+async def test_a_route_with_a_bad_rule_id_says_what_a_rule_id_is(
+    jp_fetch, app_service, method, rule
+):
+    kwargs = {"body": json.dumps({"lifetime": 600})} if method == "PATCH" else {}
+    error = await fetch_error(jp_fetch, "datalake", "stagings", rule, method=method, **kwargs)
+    assert error.code == 400 and body(error.response)["reason"] == "BAD_RULE_ID"
+    assert "32 hexadecimal digits" in body(error.response)["message"]
+
+
+async def test_rule_ids_are_read_in_any_case(jp_fetch, app_service):
+    request = {"dids": ["demo:lofar-obs-sb000"], "qos": "FAST"}
+    staged = body(await jp_fetch("datalake", "stagings", method="POST", body=json.dumps(request)))
+    rule = staged["stagings"][0]["id"]
+    assert staged["created"] is True
+    assert body(await jp_fetch("datalake", "stagings", rule.upper()))["id"] == rule

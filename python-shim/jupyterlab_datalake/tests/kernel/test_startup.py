@@ -1,17 +1,9 @@
-"""Server-side wiring: the shim URL kernels get, and the kernel startup file."""
+"""The PYTHONSTARTUP file the server gives kernels: loads the magics, then the user's own file."""
 
 from pathlib import Path
 
-from jupyterlab_datalake.server.app import KERNEL_STARTUP, shim_url
-
-
-def test_shim_url_is_reachable_from_local_kernels():
-    assert shim_url("http", "", 8888, "/") == "http://127.0.0.1:8888/datalake/"
-    assert shim_url("http", "0.0.0.0", 8888, "/user/alice/") == (
-        "http://127.0.0.1:8888/user/alice/datalake/"
-    )
-    assert shim_url("https", "10.0.0.5", 443, "/a%40b/") == "https://10.0.0.5:443/a%40b/datalake/"
-    assert shim_url("http", "::1", 9000, "/") == "http://[::1]:9000/datalake/"
+from jupyterlab_datalake.core.config import USER_STARTUP_ENV
+from jupyterlab_datalake.server.kernel_env import KERNEL_STARTUP
 
 
 class FakeExtensions:
@@ -40,7 +32,7 @@ def run_startup(shell):
 def test_kernel_startup_loads_magics_then_user_startup(tmp_path, monkeypatch):
     user = tmp_path / "startup.py"
     user.write_text("FROM_USER = 42\n")
-    monkeypatch.setenv("DATALAKE_USER_PYTHONSTARTUP", str(user))
+    monkeypatch.setenv(USER_STARTUP_ENV, str(user))
     shell = FakeShell()
     namespace = run_startup(shell)
     assert shell.extension_manager.loaded == ["jupyterlab_datalake"]
@@ -49,6 +41,11 @@ def test_kernel_startup_loads_magics_then_user_startup(tmp_path, monkeypatch):
 
 
 def test_kernel_startup_survives_missing_magics(monkeypatch, recwarn):
-    monkeypatch.delenv("DATALAKE_USER_PYTHONSTARTUP", raising=False)
+    monkeypatch.delenv(USER_STARTUP_ENV, raising=False)
     run_startup(FakeShell(fail=True))
     assert any("magics not loaded" in str(w.message) for w in recwarn)
+
+
+def test_the_startup_file_reads_the_variable_the_server_sets():
+    # The file runs before the package is imported, so it names the variable itself.
+    assert f'os.environ.get("{USER_STARTUP_ENV}")' in Path(KERNEL_STARTUP).read_text()
