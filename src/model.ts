@@ -2,8 +2,9 @@ import { Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
-import type { VariableNaming } from './did';
 import { secondsUntil } from './format';
+import { DEFAULT_NAMING } from './names';
+import type { VariableNaming } from './names';
 import { PagedList } from './paging';
 import { toDatalakeError } from './request';
 import { BrowseTree } from './tree';
@@ -39,7 +40,7 @@ export const DEFAULT_SETTINGS: IDatalakeSettings = {
   defaultQos: '',
   defaultLifetime: 86400,
   pageSize: 100,
-  variableNaming: 'short',
+  variableNaming: DEFAULT_NAMING,
   pollInterval: 5
 };
 

@@ -1,11 +1,10 @@
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import type { VariableNaming } from './did';
 import { parseDuration } from './format';
 import { DEFAULT_SETTINGS } from './model';
 import type { IDatalakeSettings } from './model';
-
-const NAMINGS: ReadonlyArray<VariableNaming> = ['short', 'name', 'scope_name'];
+import { NAMINGS } from './names';
+import type { VariableNaming } from './names';
 
 /**
  * Read the composite settings of schema/plugin.json; anything invalid falls back to the

@@ -3,7 +3,7 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
-import { variableName } from '../did';
+import { variableName } from '../names';
 import type { DatalakeModel } from '../model';
 import { isInFlight } from '../model';
 import type { IStagingEvent } from '../tokens';

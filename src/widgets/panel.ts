@@ -7,7 +7,7 @@ import {
 } from '@jupyterlab/ui-components';
 import type { CommandRegistry } from '@lumino/commands';
 
-import { variableName } from '../did';
+import { variableName } from '../names';
 import { datalakeIcon } from '../icons';
 import type { DatalakeModel } from '../model';
 import { startDidDrag } from '../notebook/drop';

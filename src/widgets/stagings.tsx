@@ -4,17 +4,10 @@ import React from 'react';
 
 import { formatBytes, formatDuration, secondsUntil } from '../format';
 import type { DatalakeModel } from '../model';
+import { progressPercent } from '../staging';
 import type { IStaging } from '../tokens';
 import { ErrorBox } from './error';
 import { ModelView } from './view';
-
-/** Percentage of files done, 0–100. */
-export function progressOf(staging: IStaging): number {
-  if (staging.files_total <= 0) {
-    return staging.state === 'OK' ? 100 : 0;
-  }
-  return Math.round((100 * staging.files_ok) / staging.files_total);
-}
 
 function StagingItem(props: {
   staging: IStaging;
@@ -22,7 +15,7 @@ function StagingItem(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const { staging: s, model, trans } = props;
-  const percent = progressOf(s);
+  const percent = progressPercent(s);
   const left = secondsUntil(s.expires_at);
   const release = async () => {
     const answer = await showDialog({

@@ -53,7 +53,7 @@ test('drag a dataset into a notebook: a cell with its local paths', async ({
   const dropped = cells.filter({ hasText: '%datalake paths' });
   await expect(dropped).toHaveCount(1);
   await expect(dropped.locator('.jp-InputArea-editor')).toHaveText(
-    `sb001 = %datalake paths ${SB001}`
+    `lofar_obs_sb001 = %datalake paths ${SB001}`
   );
 
   // Run the dropped cell, then list the paths and read the files' sizes.
@@ -63,7 +63,7 @@ test('drag a dataset into a notebook: a cell with its local paths', async ({
   await page.notebook.runCell(index, true);
   await page.notebook.addCell(
     'code',
-    'import os\nfor p in sb001:\n    print(p, os.path.getsize(p))'
+    'import os\nfor p in lofar_obs_sb001:\n    print(p, os.path.getsize(p))'
   );
   const last = (await page.notebook.getCellCount()) - 1;
   await page.notebook.runCell(last, true);
@@ -111,14 +111,14 @@ test('an attached DID is bound again after a kernel restart', async ({
   await page.notebook.setCell(
     0,
     'code',
-    'marker = 1\nprint(len(sb001), sb001.did)'
+    'marker = 1\nprint(len(lofar_obs_sb001), lofar_obs_sb001.did)'
   );
   await page.notebook.runCell(0, true);
   expect((await page.notebook.getCellTextOutput(0))?.join('').trim()).toBe(
     `4 ${SB001}`
   );
 
-  // Restart the kernel: a fresh namespace (no marker), sb001 bound again.
+  // Restart the kernel: a fresh namespace (no marker), lofar_obs_sb001 bound again.
   // Not awaited in the page: the command waits for the dialog answered below.
   await page.evaluate(() => {
     void (window as any).jupyterapp.commands.execute('notebook:restart-kernel');
@@ -130,7 +130,7 @@ test('an attached DID is bound again after a kernel restart', async ({
   await page.notebook.setCell(
     0,
     'code',
-    "print('marker' in globals(), len(sb001), sb001.did)"
+    "print('marker' in globals(), len(lofar_obs_sb001), lofar_obs_sb001.did)"
   );
   await expect
     .poll(

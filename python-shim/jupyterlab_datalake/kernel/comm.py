@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import DatalakeError
 from .client import Datalake, datalake
-from .names import is_variable_name
+from .names import is_bindable, not_bindable
 from .results import NotYetAvailable
 
 TARGET = "datalake"
@@ -45,13 +45,8 @@ class Binder:
         if data.get("action") != "bind":
             return {**echo, "status": "error", "message": f"Unknown action {data.get('action')!r}."}
         name, did, instance = data.get("name"), data.get("did"), data.get("instance")
-        if not is_variable_name(name):
-            return {
-                **echo,
-                "status": "error",
-                "message": f"{name!r} is not a valid Python variable name: use letters, digits "
-                "and _, not starting with a digit, and not a keyword.",
-            }
+        if not is_bindable(name):
+            return {**echo, "status": "error", "message": not_bindable(name)}
         if not isinstance(did, str) or not did:
             return {**echo, "status": "error", "message": "Give the DID to bind as scope:name."}
         if instance is not None and not isinstance(instance, str):

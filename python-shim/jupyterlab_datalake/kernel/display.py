@@ -7,6 +7,7 @@ verb's return value is the table: no separate print step, and ``-o NAME`` simply
 from __future__ import annotations
 
 import html
+import math
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,17 +16,55 @@ from typing import Any
 _CSS_TABLE = "jp-datalake-table"
 
 
-def human_bytes(size: float | None) -> str:
-    """``1536`` → ``1.5 KiB``; ``None`` → ``?``."""
-    if size is None:
-        return "?"
-    value = float(size)
-    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
-    index = 0
-    while abs(value) >= 1024 and index < len(units) - 1:
-        value /= 1024
-        index += 1
-    return f"{int(value)} B" if index == 0 else f"{value:.1f} {units[index]}"
+UNKNOWN = "–"
+SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB")
+
+
+def format_bytes(size: object) -> str:
+    """A size in SI units as Rucio reports them (kB = 1000 B): ``999 B``, ``1.00 kB``,
+    ``3.44 MB``, ``12.3 GB`` (2 decimals below 10, else 1); an en dash (UNKNOWN) when unknown.
+
+    Whole numbers throughout, so every language rounds alike (src/format.ts).
+    """
+    if isinstance(size, bool) or not isinstance(size, (int, float)):
+        return UNKNOWN
+    if not math.isfinite(size) or size < 0:
+        return UNKNOWN
+    whole = round_half_up(size)
+    if whole < 1000:
+        return f"{whole} B"
+    power = 1
+    while True:
+        # The unit whose rounded value stays below 1000 (999.96 kB is 1.00 MB).
+        unit = SIZE_UNITS[power]
+        hundredths = _rounded(whole, 1000**power // 100)
+        if hundredths < 1000:
+            return f"{hundredths // 100}.{hundredths % 100:02d} {unit}"
+        tenths = _rounded(whole, 1000**power // 10)
+        if tenths < 10000 or power == len(SIZE_UNITS) - 1:
+            return f"{tenths // 10}.{tenths % 10} {unit}"
+        power += 1
+
+
+def round_half_up(value: float) -> int:
+    """The nearest whole number, halves up (``round()`` would round 2.5 to 2, JavaScript to 3)."""
+    whole = math.floor(value)
+    return whole + 1 if value - whole >= 0.5 else whole
+
+
+def _rounded(value: int, step: int) -> int:
+    """``value / step`` rounded half up (``step`` is even)."""
+    return (value + step // 2) // step
+
+
+def progress_percent(files_ok: int, files_total: int, state: str) -> int:
+    """Whole per cent of the files near the hub: rounded down, at most 99 until the state is
+    OK, then 100; with no files, 100 if OK else 0."""
+    if state == "OK":
+        return 100
+    if files_total <= 0:
+        return 0
+    return max(0, min(99, files_ok * 100 // files_total))
 
 
 def cell(value: Any) -> str:
@@ -91,17 +130,9 @@ class Progress:
     label: str = ""
 
     @property
-    def fraction(self) -> float:
-        if self.files_total <= 0:
-            return 1.0 if self.state == "OK" else 0.0
-        return min(1.0, self.files_ok / self.files_total)
-
-    @property
     def percent(self) -> int:
-        """Whole per cent done; 100 only when every file is there."""
-        if self.done:
-            return 100
-        return min(99, int(self.fraction * 100))
+        """Whole per cent done; 100 only when the staging is OK."""
+        return progress_percent(self.files_ok, self.files_total, self.state)
 
     @property
     def done(self) -> bool:
@@ -111,7 +142,7 @@ class Progress:
         return (
             f"{self.label + ': ' if self.label else ''}{self.state} {self.percent}% — "
             f"{self.files_ok}/{self.files_total} files, "
-            f"{human_bytes(self.bytes_ok)}/{human_bytes(self.bytes_total)}"
+            f"{format_bytes(self.bytes_ok)}/{format_bytes(self.bytes_total)}"
         )
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -123,7 +154,7 @@ class Progress:
             f'<div class="jp-datalake-progress"><progress max="100" value="{self.percent}">'
             f"</progress> <code>{label}</code> {html.escape(self.state)} {self.percent}% — "
             f"{self.files_ok}/{self.files_total} files, "
-            f"{human_bytes(self.bytes_ok)}/{human_bytes(self.bytes_total)}</div>"
+            f"{format_bytes(self.bytes_ok)}/{format_bytes(self.bytes_total)}</div>"
         )
 
 

@@ -17,7 +17,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from .client import Datalake, datalake
 from .lifetime import parse_duration
-from .names import is_variable_name, variable_for
+from .names import DEFAULT_NAMING, NAMINGS, is_bindable, not_bindable, variable_name
 
 Verb = Callable[..., Any]
 
@@ -73,8 +73,8 @@ class DatalakeMagics(Magics):
         if cell is not None and verb != "need":
             raise UsageError("Only `%%datalake need DID ...` is a cell magic; use %datalake here.")
         args = parse_argstring(handler, rest)
-        if args.output is not None and not is_variable_name(args.output):
-            raise UsageError(f"-o {args.output!r}: give a Python variable name.")
+        if args.output is not None and not is_bindable(args.output):
+            raise UsageError(f"-o: {not_bindable(args.output)}")
         try:
             value = handler(args, cell)
         except KeyboardInterrupt:
@@ -199,6 +199,12 @@ class DatalakeMagics(Magics):
     @argument("dids", nargs="+", metavar="DID", help="scope:name, one or more")
     @argument("-q", "--qos", metavar="CLASS", help="QoS class near the hub.")
     @argument("--as", dest="as_name", metavar="NAME", help="Variable name (one DID only).")
+    @argument(
+        "--naming",
+        choices=NAMINGS,
+        default=DEFAULT_NAMING,
+        help="How variables are named after DIDs (default: name, as in the panel's settings).",
+    )
     @argument("-l", "--lifetime", metavar="T", help="Lifetime of new stagings: 7d, 12h.")
     @argument("--timeout", metavar="T", help="Give up waiting after T.")
     @_common
@@ -206,14 +212,15 @@ class DatalakeMagics(Magics):
         """Stage what is missing, wait, bind each DID's paths to a variable, run the cell.
 
         The variable is the DID's name made an identifier (demo:lofar-obs-sb000 →
-        lofar_obs_sb000), or --as NAME.
+        lofar_obs_sb000; --naming short gives sb000), or --as NAME.
         """
         if args.as_name is not None and len(args.dids) != 1:
             raise UsageError("--as names one variable: give exactly one DID with it.")
-        names = [args.as_name] if args.as_name else [variable_for(d) for d in args.dids]
-        for name in names:
-            if not is_variable_name(name):
-                raise UsageError(f"{name!r} is not a Python variable name: choose one with --as.")
+        if args.as_name is not None and not is_bindable(args.as_name):
+            raise UsageError(f"--as: {not_bindable(args.as_name)}")
+        names = (
+            [args.as_name] if args.as_name else [variable_name(d, args.naming) for d in args.dids]
+        )
         if len(set(names)) < len(names):
             raise UsageError(
                 "Two DIDs would bind the same variable: use one cell per DID with --as."

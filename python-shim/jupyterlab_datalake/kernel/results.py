@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 
 from ..errors import DatalakeError
 from .channels import Channel
-from .display import Progress, ProgressView, TableResult, human_bytes
+from .display import Progress, ProgressView, TableResult, format_bytes
 from .lifetime import format_duration, parse_duration
 
 # Rule states that end a wait with an error (Rucio will not finish them without someone acting).
@@ -38,7 +38,7 @@ class DidList(TableResult, list):
         headers = ["did", "type", "size", "files"] + (["adler32"] if with_sums else [])
         rows = []
         for item in self:
-            row = [item.get("did"), item.get("type"), human_bytes(item.get("bytes"))]
+            row = [item.get("did"), item.get("type"), format_bytes(item.get("bytes"))]
             row.append(item.get("length"))
             if with_sums:
                 row.append(item.get("adler32"))
@@ -63,12 +63,12 @@ class DidInfo(TableResult, dict):
         near = self.get("near_hub") or {}
         rows: list[list[Any]] = [
             ["type", self.get("type")],
-            ["size", human_bytes(self.get("bytes"))],
+            ["size", format_bytes(self.get("bytes"))],
             ["files", self.get("length")],
             ["near the hub", f"{near.get('state', '?')} {cell_list(near.get('rses'))}".strip()],
         ]
         for rep in self.get("replicas") or []:
-            where = f"{rep.get('files')} files, {human_bytes(rep.get('bytes'))}"
+            where = f"{rep.get('files')} files, {format_bytes(rep.get('bytes'))}"
             tags = [f"QoS {rep['qos']}" if rep.get("qos") else "", rep.get("site") or ""]
             tags.append("near hub" if rep.get("near_hub") else "")
             rows.append(
@@ -255,7 +255,7 @@ class Staging(TableResult):
         rows = []
         for r in self.rules:
             files = f"{r.get('files_ok', 0)}/{r.get('files_total', 0)}"
-            size = human_bytes(r.get("bytes_total"))
+            size = format_bytes(r.get("bytes_total"))
             rows.append([r.get("did"), r.get("qos"), r.get("state"), files, size])
             rows[-1] += [r.get("expires_at"), r.get("id"), r.get("error")]
         headers = ["did", "qos", "state", "files", "size", "expires", "rule", "error"]

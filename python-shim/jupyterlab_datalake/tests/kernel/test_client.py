@@ -16,7 +16,7 @@ from jupyterlab_datalake.kernel import client as client_module
 from jupyterlab_datalake.kernel.channels import HttpChannel, InProcessChannel
 from jupyterlab_datalake.kernel.client import Datalake
 from jupyterlab_datalake.kernel.lifetime import format_duration, parse_duration
-from jupyterlab_datalake.kernel.names import variable_for
+from jupyterlab_datalake.kernel.names import variable_name
 from jupyterlab_datalake.kernel.results import DidPaths, NotYetAvailable, Staging
 
 SECRET = "s3cr3t-never-shown"
@@ -63,7 +63,7 @@ def test_parse_duration_rejects(text):
 
 
 def test_format_duration():
-    assert format_duration(93600) == "1d2h"
+    assert format_duration(93600) == "1d 2h"
     assert format_duration(0) == "0s"
     assert format_duration(59) == "59s"
     assert parse_duration(format_duration(7200)) == 7200
@@ -73,14 +73,14 @@ def test_format_duration():
     ("did", "name"),
     [
         ("demo:lofar-obs-sb000", "lofar_obs_sb000"),
-        ("demo:2024.run", "_2024_run"),
+        ("demo:2024.run", "d_2024_run"),
         ("demo:a/b/c.h5", "c_h5"),
         ("user.x:class", "class_"),
-        ("demo:données", "données"),
+        ("demo:données", "donn_es"),
     ],
 )
-def test_variable_for(did, name):
-    assert variable_for(did) == name
+def test_variable_name(did, name):
+    assert variable_name(did) == name
     assert name.isidentifier()
 
 

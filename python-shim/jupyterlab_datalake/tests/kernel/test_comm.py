@@ -116,7 +116,11 @@ def test_awkward_did_reaches_kernel_unchanged(kernel, did):
     assert kernel.value("isinstance(awk, list)") is True
 
 
-@pytest.mark.parametrize("name", ["class", "1abc", "a b", "x=1;import os", "", None, 3, "None"])
+BAD_NAMES = ["class", "1abc", "a b", "x=1;import os", "", None, 3, "None", "__builtins__"]
+BAD_NAMES += ["print", "_1", "_i", "In", "Out", "get_ipython", "exit", "display", "données"]
+
+
+@pytest.mark.parametrize("name", BAD_NAMES)
 def test_bad_names_are_refused(kernel, name):
     reply = kernel.send({"action": "bind", "name": name, "did": "demo:lofar-obs-sb000"})
     assert reply["status"] == "error"

@@ -25,7 +25,7 @@ def ip(stub):
     client.poll_interval = (0.001, 0.002)
     shell.register_magics(DatalakeMagics(shell, client))
     yield shell
-    for name in ("lofar_obs_sb000", "lofar_obs_sb001", "found", "obs", "p", "n"):
+    for name in ("lofar_obs_sb000", "lofar_obs_sb001", "sb001", "found", "obs", "p", "n"):
         shell.user_ns.pop(name, None)
 
 
@@ -75,8 +75,9 @@ def test_unknown_verb_and_bad_options_are_usage_errors(ip):
         run(ip, "ls demo:* --type blob")
     with pytest.raises(UsageError, match="cell magic"):
         ip.run_cell_magic("datalake", "ls demo:*", "x = 1")
-    with pytest.raises(UsageError, match="variable name"):
-        run(ip, "qos -o 1x")
+    for name in ("1x", "__builtins__", "Out", "_i3", "len"):
+        with pytest.raises(UsageError, match="variable name"):
+            run(ip, f"qos -o {name}")
 
 
 def test_ls_returns_table_and_filters(ip, stub):
@@ -178,6 +179,11 @@ def test_cell_magic_need_binds_and_runs_body(ip, stub, capsys):
     assert "lofar_obs_sb001 = 4 paths of demo:lofar-obs-sb001" in capsys.readouterr().out
 
 
+def test_cell_magic_need_names_variables_like_the_panel(ip):
+    ip.run_cell("%%datalake need demo:lofar-obs-sb001 --naming short\nn = sb001.did")
+    assert ip.user_ns["n"] == "demo:lofar-obs-sb001"
+
+
 def test_cell_magic_need_as_name(ip):
     ip.run_cell("%%datalake need demo:lofar-obs-sb001 --as obs\nn = obs.did")
     assert ip.user_ns["n"] == "demo:lofar-obs-sb001"
@@ -185,8 +191,9 @@ def test_cell_magic_need_as_name(ip):
         ip.run_cell_magic(
             "datalake", "need demo:lofar-obs-sb000 demo:lofar-obs-sb001 --as obs", "pass"
         )
-    with pytest.raises(UsageError, match="not a Python variable name"):
-        ip.run_cell_magic("datalake", "need demo:lofar-obs-sb000 --as class", "pass")
+    for name in ("class", "__builtins__", "print", "_1", "In"):
+        with pytest.raises(UsageError, match="not a valid Python variable name"):
+            ip.run_cell_magic("datalake", f"need demo:lofar-obs-sb000 --as {name}", "pass")
 
 
 def test_cell_magic_need_fails_when_its_body_fails(ip):
