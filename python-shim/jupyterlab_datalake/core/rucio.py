@@ -240,8 +240,9 @@ class RucioClient:
     async def _send(
         self,
         method: str,
-        url: str,
+        segments: tuple[str, ...],
         *,
+        collection: bool = False,
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         accept: str = JSON,
@@ -258,7 +259,11 @@ class RucioClient:
         retry = method == "GET" if idempotent is None else idempotent
         delays = list(RETRY_DELAYS) if retry else []
         renewed = False
-        request: dict[str, Any] = {"method": method, "url": url, "params": params}
+        request: dict[str, Any] = {
+            "method": method,
+            "url": self.url(*segments, collection=collection),
+            "params": params,
+        }
         if json_body is not None:
             request["json"] = json_body
         while True:
@@ -290,54 +295,18 @@ class RucioClient:
                 raise self._error(response, context)
             return response
 
-    async def request(
-        self,
-        method: str,
-        *segments: str,
-        collection: bool = False,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        idempotent: bool | None = None,
-        context: dict[str, str] | None = None,
-        ok: Sequence[int] = (200, 201, 204),
-    ) -> httpx.Response:
-        """One call answered as a whole."""
-        url = self.url(*segments, collection=collection)
-        return await self._send(
-            method,
-            url,
-            params=params,
-            json_body=json_body,
-            idempotent=idempotent,
-            context=context,
-            ok=ok,
-        )
+    async def request(self, method: str, *segments: str, **options: Any) -> httpx.Response:
+        """One call answered as a whole; ``options`` as ``_send`` takes them."""
+        return await self._send(method, segments, **options)
 
-    async def stream(
-        self,
-        method: str,
-        *segments: str,
-        collection: bool = False,
-        params: dict[str, Any] | None = None,
-        json_body: Any = None,
-        idempotent: bool | None = None,
-        context: dict[str, str] | None = None,
-    ) -> AsyncIterator[Any]:
+    async def stream(self, method: str, *segments: str, **options: Any) -> AsyncIterator[Any]:
         """Yield one JSON document per line of an x-json-stream answer.
 
         Retries happen only before the first line; the read timeout applies between chunks.
         Use with ``contextlib.aclosing`` when stopping early.
         """
         response = await self._send(
-            method,
-            self.url(*segments, collection=collection),
-            params=params,
-            json_body=json_body,
-            accept=STREAM,
-            idempotent=idempotent,
-            context=context,
-            ok=(200,),
-            stream=True,
+            method, segments, accept=STREAM, ok=(200,), stream=True, **options
         )
         try:
             async for line in response.aiter_lines():
@@ -362,7 +331,7 @@ class RucioClient:
     async def ping(self) -> dict[str, Any]:
         """Rucio's version. Needs no token; asked once per instance, so it is not retried."""
         response = await self._send(
-            "GET", self.url("ping"), authenticated=False, idempotent=False, ok=(200,)
+            "GET", ("ping",), authenticated=False, idempotent=False, ok=(200,)
         )
         return self._json(response) or {}
 
