@@ -69,35 +69,29 @@ class Verb:
         return re.sub(r"\{(\w+)\}", lambda m: f"(?P<{m[1]}>{PATH_PARAMS[m[1]][0]})", self.route)
 
 
+_DID = ("did",)
+_PAGE = ("did", "limit", "cursor")
+_SEARCH = ("did", "type", "filters", "limit", "cursor")
+_STAGE = ("dids", "qos", "lifetime", "source_qos", "start_in", "comment")
+
 VERBS: dict[str, Verb] = {
     verb.name: verb
     for verb in (
         Verb("instances", "GET", "instances", per_instance=False),
         Verb("whoami", "GET", "whoami"),
         Verb("scopes", "GET", "scopes"),
-        Verb(
-            "search",
-            "GET",
-            "search",
-            ("did", "type", "filters", "limit", "cursor"),
-            required=("did",),
-        ),
-        Verb("did_info", "GET", "did", ("did",), required=("did",)),
-        Verb("children", "GET", "did/children", ("did", "limit", "cursor"), required=("did",)),
-        Verb("files", "GET", "did/files", ("did", "limit", "cursor"), required=("did",)),
-        Verb("replicas", "GET", "did/replicas", ("did",), required=("did",)),
-        Verb("did_rules", "GET", "did/rules", ("did",), required=("did",)),
+        Verb("search", "GET", "search", _SEARCH, required=_DID),
+        Verb("did_info", "GET", "did", _DID, required=_DID),
+        Verb("children", "GET", "did/children", _PAGE, required=_DID),
+        Verb("files", "GET", "did/files", _PAGE, required=_DID),
+        Verb("replicas", "GET", "did/replicas", _DID, required=_DID),
+        Verb("did_rules", "GET", "did/rules", _DID, required=_DID),
         Verb("qos", "GET", "qos"),
         Verb("list_stagings", "GET", "stagings"),
-        Verb(
-            "stage",
-            "POST",
-            "stagings",
-            ("dids", "qos", "lifetime", "source_qos", "start_in", "comment"),
-        ),
+        Verb("stage", "POST", "stagings", _STAGE),
         Verb("get_staging", "GET", "stagings/{rule_id}", ("rule_id",)),
         Verb("extend", "PATCH", "stagings/{rule_id}", ("rule_id", "lifetime")),
         Verb("release", "DELETE", "stagings/{rule_id}", ("rule_id",)),
-        Verb("paths", "GET", "paths", ("did", "qos"), required=("did",), stream=True),
+        Verb("paths", "GET", "paths", ("did", "qos"), required=_DID, stream=True),
     )
 }

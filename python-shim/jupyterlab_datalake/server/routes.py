@@ -124,8 +124,8 @@ class VerbHandler(DatalakeHandler):
             arguments["instance"] = str(instance) if instance else None
         return arguments
 
-    async def _answer(self, method: str, path_args: dict[str, str]) -> None:
-        verb = self.verbs.get(method)
+    async def _answer(self, path_args: dict[str, str]) -> None:
+        verb = self.verbs.get(self.request.method or "")
         if verb is None:
             raise tornado.web.HTTPError(405)
         call = getattr(self.service, verb.name)(**self._arguments(verb, path_args))
@@ -173,35 +173,16 @@ class VerbHandler(DatalakeHandler):
 
     @tornado.web.authenticated
     async def get(self, **path_args: str) -> None:
-        await self._answer("GET", path_args)
+        await self._answer(path_args)
 
-    @tornado.web.authenticated
-    async def post(self, **path_args: str) -> None:
-        await self._answer("POST", path_args)
-
-    @tornado.web.authenticated
-    async def patch(self, **path_args: str) -> None:
-        await self._answer("PATCH", path_args)
-
-    @tornado.web.authenticated
-    async def delete(self, **path_args: str) -> None:
-        await self._answer("DELETE", path_args)
+    post = patch = delete = get  # the verb is chosen by the request's method
 
 
-class BadRuleIdHandler(DatalakeHandler):
+class BadRuleIdHandler(VerbHandler):
     """``stagings/<anything but a rule id>``: a 400 that says what a rule id is."""
 
-    @tornado.web.authenticated
-    async def get(self, rule_id: str) -> None:
-        raise http_error(bad_rule_id(rule_id))
-
-    @tornado.web.authenticated
-    async def patch(self, rule_id: str) -> None:
-        raise http_error(bad_rule_id(rule_id))
-
-    @tornado.web.authenticated
-    async def delete(self, rule_id: str) -> None:
-        raise http_error(bad_rule_id(rule_id))
+    async def _answer(self, path_args: dict[str, str]) -> None:
+        raise http_error(bad_rule_id(path_args["rule_id"]))
 
 
 def handlers() -> list[tuple[str, type[DatalakeHandler], dict[str, Any]]]:
@@ -213,5 +194,5 @@ def handlers() -> list[tuple[str, type[DatalakeHandler], dict[str, Any]]]:
         (f"{NAMESPACE}/{pattern}/?", VerbHandler, {"verbs": verbs})
         for pattern, verbs in routes.items()
     ]
-    table.append((f"{NAMESPACE}/stagings/(?P<rule_id>[^/]+)/?", BadRuleIdHandler, {}))
+    table.append((f"{NAMESPACE}/stagings/(?P<rule_id>[^/]+)/?", BadRuleIdHandler, {"verbs": {}}))
     return table

@@ -7,6 +7,8 @@ from conftest import body
 from fake_rucio import PASSWORD
 from tornado.httpclient import HTTPClientError
 
+from jupyterlab_datalake.server.routes import handlers
+
 GET_ROUTES = [
     ("instances", {}),
     ("whoami", {}),
@@ -289,3 +291,13 @@ async def test_rule_ids_are_read_in_any_case(jp_fetch, app_service):
     rule = staged["stagings"][0]["id"]
     assert staged["created"] is True
     assert body(await jp_fetch("datalake", "stagings", rule.upper()))["id"] == rule
+
+
+def test_every_method_of_every_route_is_authenticated(jp_serverapp):
+    # What jupyter_server checks at start when unauthenticated access is off.
+    missing = [
+        line
+        for pattern, handler, _ in handlers()
+        for line in jp_serverapp.web_app._check_handler_auth(pattern, handler)
+    ]
+    assert missing == []
