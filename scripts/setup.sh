@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything `make demo` and `make test` need on a fresh Debian machine.
 # Each step is skipped when its stamp (a hash of the files that drive it) is current, so a second run
-# takes seconds. WITH_UI=0 skips Chromium and the ui-tests packages.
+# takes seconds. WITH_UI=0 skips Chromium and the ui-tests packages; WITH_HUB=0 skips JupyterHub and
+# configurable-http-proxy (make hub-demo and the hub tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STAMPS=$ROOT/.stamps
 mkdir -p "$STAMPS"
 WITH_UI=${WITH_UI:-1}
+WITH_HUB=${WITH_HUB:-1}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
@@ -46,6 +48,16 @@ if ! stamp_ok build "$h" || [ ! -f python-shim/jupyterlab_datalake/labextension/
   log "Building the labextension"
   PATH=$ROOT/.venv/bin:$PATH npm run build
   echo "$h" > "$STAMPS/build"
+fi
+
+if [ "$WITH_HUB" != 0 ]; then
+  h=$(hash_of testbed/hub/requirements.txt testbed/hub/package.json testbed/hub/package-lock.json)
+  if ! stamp_ok hub "$h" || [ ! -x .venv/bin/jupyterhub ] || [ ! -d testbed/hub/node_modules ]; then
+    log "JupyterHub into .venv and configurable-http-proxy (testbed/hub, pinned)"
+    .venv/bin/pip install -q -r testbed/hub/requirements.txt
+    (cd testbed/hub && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$h" > "$STAMPS/hub"
+  fi
 fi
 
 # Point the virtualenv's labextension directory at the build output (what `jupyter labextension develop` does).

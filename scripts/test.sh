@@ -41,6 +41,10 @@ log "pytest (unit + integration)"
 (cd python-shim && DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q -p no:cacheprovider \
   --junitxml="$RESULTS/pytest.xml" 2>&1 | tail -n 40)
 
+log "Testbed tests (OIDC issuer and Rucio, X.509 endpoint, JupyterHub)"
+(DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q testbed/tests --junitxml="$RESULTS/testbed.xml" 2>&1 \
+  | tail -n 30)
+
 log "Playwright (Chromium) UI tests"
 (cd ui-tests && CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/playwright.json" \
   npx playwright test --reporter=list,json 2>&1 | tail -n 60) \
