@@ -18,6 +18,6 @@ fi
 for bin in "$REPO_ROOT/.venv/bin/jupyterhub" "$TESTBED_SRC/hub/node_modules/.bin/configurable-http-proxy"; do
     [ -x "$bin" ] || { echo "hub: $bin is missing: run bash scripts/setup.sh" >&2; exit 1; }
 done
-mkdir -p "$TESTBED_DIR/hub"
+mkdir -p -m 700 "$TESTBED_DIR/hub"
 cd "$TESTBED_DIR/hub"
 exec "$REPO_ROOT/.venv/bin/jupyterhub" -f "$TESTBED_SRC/hub/jupyterhub_config.py"

@@ -104,3 +104,16 @@ def test_the_issuer_refuses_unknown_clients_and_users(testbed: LocalTestbed) -> 
     unknown_user = testbed.issue_token("mallory")
     assert unknown_user.status_code == 400
     assert unknown_user.json()["error"] == "invalid_grant"
+
+
+def test_keys_and_secrets_are_private(testbed: LocalTestbed) -> None:
+    private = [
+        "oidc/signing-key.pem",
+        "oidc/clients.json",
+        "etc/idpsecrets.json",
+        "pki/ca-key.pem",
+        "pki/server-key.pem",
+        "x509/alice-key.pem",
+    ]
+    for name in private:
+        assert (testbed.dir / name).stat().st_mode & 0o777 == 0o600, name
