@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: lint, Jest, pytest (unit + integration against the real testbed) and Playwright in Debian's
+# `make test`: lint, Jest, pytest (unit + integration against the real testbed), the testbed's own tests (OIDC
+# issuer, X.509 endpoint, JupyterHub: testbed/tests) and Playwright in Debian's
 # Chromium against a real JupyterLab. Starts the testbed itself (and stops it again if it started it).
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed".
 set -uo pipefail
