@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup build demo test lint testbed-up testbed-down testbed-reset testbed-check bench screenshots clean
+.PHONY: help setup build demo hub-demo test lint testbed-up testbed-down testbed-reset testbed-check bench screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -14,8 +14,12 @@ build: setup ## rebuild the frontend into the Python package
 	npm run build
 
 demo: ## set up, start the Rucio testbed and JupyterLab with the extension (Ctrl-C stops both)
-	WITH_UI=0 bash scripts/setup.sh
+	WITH_UI=0 WITH_HUB=0 bash scripts/setup.sh
 	bash scripts/demo.sh
+
+hub-demo: ## operator preview: the testbed and JupyterHub with users alice and bob (Ctrl-C stops it)
+	WITH_UI=0 bash scripts/setup.sh
+	bash scripts/hub-demo.sh
 
 test: ## lint, jest, pytest (unit + testbed integration) and Chromium UI tests; last line "N passed, N failed"
 	bash scripts/test.sh

@@ -26,7 +26,7 @@ TESTBED = Path(os.environ.get("TESTBED_DIR", ROOT / ".testbed"))
 VENV_BIN = ROOT / ".venv" / "bin"
 BIG = "demo:big-100k"
 SMALL = "demo:lofar-obs-sb000"
-SCHEMES = ["file", "root", "davs", "https"]  # as the shim asks (paths.py)
+SCHEMES = ["file", "root", "davs", "https"]  # as the shim asks (core/paths.py)
 CONTAINER = "demo:lofar-obs"
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: lint, Jest, pytest (unit + integration against the real testbed) and Playwright in Debian's
+# `make test`: lint, Jest, pytest (unit + integration against the real testbed), the testbed's own tests (OIDC
+# issuer, X.509 endpoint, JupyterHub: testbed/tests) and Playwright in Debian's
 # Chromium against a real JupyterLab. Starts the testbed itself (and stops it again if it started it).
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed".
 set -uo pipefail
@@ -40,6 +41,10 @@ trap stop_testbed EXIT
 log "pytest (unit + integration)"
 (cd python-shim && DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q -p no:cacheprovider \
   --junitxml="$RESULTS/pytest.xml" 2>&1 | tail -n 40)
+
+log "Testbed tests (OIDC issuer and Rucio, X.509 endpoint, JupyterHub)"
+(DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q testbed/tests --junitxml="$RESULTS/testbed.xml" 2>&1 \
+  | tail -n 30)
 
 log "Playwright (Chromium) UI tests"
 (cd ui-tests && CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/playwright.json" \

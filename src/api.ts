@@ -1,6 +1,7 @@
 import type { ServerConnection } from '@jupyterlab/services';
 
-import { requestAPI } from './request';
+import { DatalakeRequestError, requestAPI } from './request';
+import { parseRuleId } from './staging';
 import type {
   IDatalakeAPI,
   IDID,
@@ -15,6 +16,22 @@ import type {
   IStageRequest,
   IWhoami
 } from './tokens';
+
+/**
+ * The route of one staging. A rule id is 32 hexadecimal digits: anything else is refused
+ * before it reaches a URL.
+ */
+function stagingRoute(id: string): string {
+  const rule = parseRuleId(id);
+  if (rule === null) {
+    throw new DatalakeRequestError(
+      400,
+      'BAD_RULE_ID',
+      `${JSON.stringify(id)} is not a Rucio rule id (32 hexadecimal digits).`
+    );
+  }
+  return `stagings/${rule}`;
+}
 
 /**
  * Encode metadata filter rows as the shim's `filters` JSON object
@@ -102,13 +119,13 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
           body: { ...request, instance }
         })
       ).stagings,
-    extend: (id, lifetime, instance) =>
-      requestAPI<IStaging>(`stagings/${encodeURIComponent(id)}`, settings, {
+    extend: async (id, lifetime, instance) =>
+      requestAPI<IStaging>(stagingRoute(id), settings, {
         method: 'PATCH',
         body: { lifetime, instance }
       }),
     release: async (id, instance) => {
-      await requestAPI<void>(`stagings/${encodeURIComponent(id)}`, settings, {
+      await requestAPI<void>(stagingRoute(id), settings, {
         method: 'DELETE',
         query: { instance }
       });

@@ -4,8 +4,9 @@ import type {
   ReadonlyPartialJSONObject
 } from '@lumino/coreutils';
 
-import type { VariableNaming } from './did';
 import { parseDuration } from './format';
+import { DEFAULT_NAMING, NAMINGS } from './names';
+import type { VariableNaming } from './names';
 import type { IQosClass } from './tokens';
 
 /** The plugin whose settings these are (schema/plugin.json). */
@@ -26,11 +27,9 @@ export const DEFAULT_SETTINGS: IDatalakeSettings = {
   defaultQos: '',
   defaultLifetime: 86400,
   pageSize: 100,
-  variableNaming: 'short',
+  variableNaming: DEFAULT_NAMING,
   pollInterval: 5
 };
-
-const NAMINGS: ReadonlyArray<VariableNaming> = ['short', 'name', 'scope_name'];
 
 /**
  * Read the composite settings of schema/plugin.json; anything invalid falls back to the

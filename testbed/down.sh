@@ -7,3 +7,5 @@ lock_testbed
 # Daemons first, so they do not log errors about a vanished server/DB.
 stop_pid daemons
 stop_pid server
+stop_pid x509
+stop_pid oidc

@@ -14,6 +14,8 @@ import secrets
 import sys
 from pathlib import Path
 
+import oidc_config
+
 ALICE = "alice"
 ROOT_IDENTITY = "root"
 
@@ -155,7 +157,11 @@ def main() -> None:
     root_pwd = existing_password(root_cfg) or secrets.token_urlsafe(18)
 
     (tb / "var").mkdir(parents=True, exist_ok=True)
-    write_private(tb / "etc" / "server.cfg", server_cfg(tb, db_url, root_pwd, mail_templates))
+    # [oidc]: Rucio validates the testbed issuer's tokens (oidc_config.py).
+    oidc = oidc_config.rucio_oidc(tb)
+    server_text = server_cfg(tb, db_url, root_pwd, mail_templates) + oidc.section
+    write_private(tb / "etc" / "server.cfg", server_text)
+    write_private(oidc.idpsecrets_path, oidc.idpsecrets)
     write_private(tb / "etc" / "alembic.ini", alembic_ini(db_url, migrate_repo))
     tokens = tb / "tokens"
     tokens.mkdir(mode=0o700, exist_ok=True)

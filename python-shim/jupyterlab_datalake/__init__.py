@@ -18,19 +18,19 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 
 def _jupyter_server_extension_points() -> list[dict[str, Any]]:
-    from .app import DatalakeApp
+    from .server.app import DatalakeApp
 
     return [{"module": "jupyterlab_datalake", "app": DatalakeApp}]
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    from .magics import load_ipython_extension as load
+    from .kernel.magics import load_ipython_extension as load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .magics import unload_ipython_extension as unload
+    from .kernel.magics import unload_ipython_extension as unload
 
     unload(ipython)
 
@@ -38,7 +38,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 def __getattr__(name: str) -> Any:
     # `from jupyterlab_datalake import datalake` without importing the client at package import.
     if name == "datalake":
-        from .client import datalake
+        from .kernel.client import datalake
 
         return datalake
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

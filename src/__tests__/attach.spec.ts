@@ -65,6 +65,23 @@ describe('notebook attachments', () => {
     ]);
   });
 
+  it('never asks a kernel to bind a name that would break it', () => {
+    const nb = fakeNotebook();
+    const entry = (variable: string) => ({
+      did: 'demo:a',
+      instance: 't',
+      variable
+    });
+    nb.setMetadata(ATTACHMENTS_KEY, [
+      entry('__builtins__'),
+      entry('print'),
+      entry('_1'),
+      entry('Out'),
+      entry('a')
+    ] as any);
+    expect(readAttachments(nb).map(a => a.variable)).toEqual(['a']);
+  });
+
   it('sends values, never code, to the kernel', () => {
     expect(
       bindMessage({ did: 'demo:a', instance: 'testbed', variable: 'a' })

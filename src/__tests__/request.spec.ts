@@ -122,12 +122,23 @@ describe('requestAPI', () => {
       new Response(null, { status: 204 })
     ]);
     await expect(
-      createAPI(settings).release('rule/1', 'testbed')
+      createAPI(settings).release('AB'.repeat(16), 'testbed')
     ).resolves.toBeUndefined();
     expect(calls[0].method).toBe('DELETE');
     expect(new URL(calls[0].url).pathname).toBe(
-      '/user/alice/datalake/stagings/rule%2F1'
+      `/user/alice/datalake/stagings/${'ab'.repeat(16)}`
     );
+  });
+
+  it('sends no request for a rule id that is not one', async () => {
+    const { settings, calls } = stubServer([]);
+    const error = toDatalakeError(
+      await createAPI(settings)
+        .release('rule/1', 'testbed')
+        .catch(e => e)
+    );
+    expect(error.reason).toBe('BAD_RULE_ID');
+    expect(calls).toHaveLength(0);
   });
 });
 

@@ -4,8 +4,8 @@ import React from 'react';
 
 import { DatalakeModel } from '../model';
 import { didMimeData, JUPYTER_CELL_MIME } from '../notebook/drop';
+import { progressPercent } from '../staging';
 import { StageForm } from '../widgets/stageform';
-import { progressOf } from '../widgets/stagingparts';
 import { TreeView } from '../widgets/tree';
 import { did, fakeAPI, flush, pagesOf, staging } from './fakes';
 
@@ -175,8 +175,8 @@ describe('StageForm', () => {
 
 describe('staging progress and drag payload', () => {
   it('computes progress from files', () => {
-    expect(progressOf(staging({ files_ok: 1, files_total: 4 }))).toBe(25);
-    expect(progressOf(staging({ state: 'OK', files_total: 0 }))).toBe(100);
+    expect(progressPercent(staging({ files_ok: 1, files_total: 4 }))).toBe(25);
+    expect(progressPercent(staging({ state: 'OK', files_total: 0 }))).toBe(100);
   });
 
   it('drags one code cell binding the paths and the DID as text', () => {

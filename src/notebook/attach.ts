@@ -1,5 +1,7 @@
 import type { INotebookModel } from '@jupyterlab/notebook';
 
+import { isBindableName } from '../names';
+
 /** Notebook metadata key holding the DIDs bound to kernel variables. */
 export const ATTACHMENTS_KEY = 'datalake_attachments';
 
@@ -19,11 +21,15 @@ function isAttachment(value: unknown): value is IAttachment {
     v !== null &&
     typeof v.did === 'string' &&
     typeof v.instance === 'string' &&
-    typeof v.variable === 'string'
+    typeof v.variable === 'string' &&
+    isBindableName(v.variable)
   );
 }
 
-/** The notebook's attachments; malformed entries (hand-edited metadata) are skipped. */
+/**
+ * The notebook's attachments; malformed entries (hand-edited metadata, or a variable such as
+ * `__builtins__` that would break the kernel) are skipped.
+ */
 export function readAttachments(model: INotebookModel): IAttachment[] {
   const value = model.getMetadata(ATTACHMENTS_KEY);
   return Array.isArray(value) ? value.filter(isAttachment) : [];

@@ -3,10 +3,10 @@ import type { NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
-import { variableName } from '../did';
+import { variableName } from '../names';
 import { isInFlight } from '../states';
 import type { IDatalakeModel, IStagingEvent } from '../tokens';
-import { progressOf } from '../widgets/stagingparts';
+import { progressPercent } from '../staging';
 import { addAttachment, readAttachments, removeAttachment } from './attach';
 import type { IAttachment } from './attach';
 import { bindInKernel } from './kernel';
@@ -102,7 +102,7 @@ export class NotebookAttachments {
     if (reply.state === 'STAGING' || moving) {
       return {
         kind: 'waiting',
-        percent: moving ? progressOf(moving) : (reply.percent ?? null)
+        percent: moving ? progressPercent(moving) : (reply.percent ?? null)
       };
     }
     return { kind: 'not-staged', percent: null };

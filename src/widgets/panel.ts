@@ -8,7 +8,7 @@ import {
 } from '@jupyterlab/ui-components';
 import type { Message } from '@lumino/messaging';
 
-import { variableName } from '../did';
+import { variableName } from '../names';
 import { datalakeIcon } from '../icons';
 import { startDidDrag } from '../notebook/drop';
 import type { IDatalakeModel } from '../tokens';

@@ -2,16 +2,9 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
+import { progressPercent } from '../staging';
 import type { IStateWords } from '../states';
 import type { IDatalakeModel, IStaging } from '../tokens';
-
-/** Percentage of files done, 0–100. */
-export function progressOf(staging: IStaging): number {
-  if (staging.files_total <= 0) {
-    return staging.state === 'OK' ? 100 : 0;
-  }
-  return Math.round((100 * staging.files_ok) / staging.files_total);
-}
 
 /** A staging's state in plain words; Rucio's own state and its meaning in the tooltip. */
 export function StateLabel(props: { words: IStateWords }): JSX.Element {
@@ -37,7 +30,7 @@ export function ProgressBar(props: {
   trans: TranslationBundle;
 }): JSX.Element {
   const { staging: s, trans } = props;
-  const percent = progressOf(s);
+  const percent = progressPercent(s);
   return (
     <div
       className="jp-datalake-bar"

@@ -11,8 +11,8 @@ import tornado.httpserver
 from fake_rucio import BASE_URL, PASSWORD, FakeRucio
 from pytest_jupyter.pytest_tornasync import AsyncHTTPServerClient
 
-from jupyterlab_datalake.config import parse_config
-from jupyterlab_datalake.service import DatalakeService
+from jupyterlab_datalake.core.config import parse_config
+from jupyterlab_datalake.core.service import DatalakeService
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 

@@ -1,7 +1,8 @@
-"""An in-memory data lake with the kernel channel's methods, for tests without Rucio.
+"""An in-memory data lake behind the kernel's Channel, for tests without Rucio.
 
-Stagings advance ``step`` files each time they are read (``get_staging``), so a wait loop sees
-real progress. Import it in a kernel too (its directory on ``PYTHONPATH``).
+Each verb of ``core/verbs.py`` is a method here taking the arguments it uses. Stagings advance
+``step`` files each time they are read (``get_staging``), so a wait loop sees real progress.
+Import it in a kernel too (its directory on ``PYTHONPATH``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import itertools
 import zlib
 from typing import Any
 
+from jupyterlab_datalake.core.verbs import Verb
 from jupyterlab_datalake.errors import DatalakeError
+from jupyterlab_datalake.kernel.channels import Channel
 
 QOS = {"FAST": ["HUB-FAST"], "CHEAP-ANALYSIS": ["HUB-CHEAP"]}
 DEFAULT_QOS = "FAST"
@@ -36,7 +39,7 @@ def demo_files(name: str, count: int = 4) -> list[dict[str, Any]]:
     return files
 
 
-class StubChannel:
+class StubChannel(Channel):
     def __init__(
         self, names: tuple[str, ...] = ("lofar-obs-sb000", "lofar-obs-sb001"), step: int = 1
     ) -> None:
@@ -47,14 +50,15 @@ class StubChannel:
         self.down = False
         self._ids = itertools.count(1)
 
-    def _enter(self, method: str) -> None:
-        self.calls.append(method)
+    def _call(self, verb: Verb, arguments: dict[str, Any], instance: str | None) -> Any:
+        self.calls.append(verb.name)
         if self.down:
             raise DatalakeError(
                 502,
                 "Rucio at http://rucio.invalid is not reachable: try again later.",
                 "RUCIO_UNREACHABLE",
             )
+        return getattr(self, verb.name)(**arguments, instance=instance)
 
     def _dataset(self, did: str) -> list[dict[str, Any]]:
         if did not in self.datasets:
@@ -85,24 +89,15 @@ class StubChannel:
         }
 
     def search(
-        self,
-        did: str,
-        type: str = "all",
-        filters: Any = None,
-        limit: int = 100,
-        cursor: str | None = None,
-        *,
-        instance: str | None = None,
+        self, did: str, limit: int = 100, cursor: str | None = None, **_: Any
     ) -> dict[str, Any]:
-        self._enter("search")
         found = [self._did(d) for d in sorted(self.datasets) if fnmatch.fnmatchcase(d, did)]
         start = int(cursor or 0)
         page = found[start : start + limit]
         more = start + limit < len(found)
         return {"items": page, "next_cursor": str(start + limit) if more else None}
 
-    def did_info(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
-        self._enter("did_info")
+    def did_info(self, did: str, **_: Any) -> dict[str, Any]:
         ok = [r for r in self.rules.values() if r["did"] == did and r["state"] == "OK"]
         near = {"state": "AVAILABLE" if ok else "NONE", "rses": [QOS[r["qos"]][0] for r in ok]}
         return {
@@ -112,9 +107,8 @@ class StubChannel:
         }
 
     def files(
-        self, did: str, limit: int = 1000, cursor: str | None = None, *, instance: str | None = None
+        self, did: str, limit: int = 1000, cursor: str | None = None, **_: Any
     ) -> dict[str, Any]:
-        self._enter("files")
         files = self._dataset(did)
         start = int(cursor or 0)
         more = start + limit < len(files)
@@ -123,8 +117,7 @@ class StubChannel:
             "next_cursor": str(start + limit) if more else None,
         }
 
-    def replicas(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
-        self._enter("replicas")
+    def replicas(self, did: str, **_: Any) -> dict[str, Any]:
         size = self._did(did)["bytes"]
         lake = {
             "rse": "LAKE-SAFE",
@@ -136,8 +129,7 @@ class StubChannel:
         }
         return {"rses": [lake]}
 
-    def qos(self, *, instance: str | None = None) -> dict[str, Any]:
-        self._enter("qos")
+    def qos(self, **_: Any) -> dict[str, Any]:
         return {
             "classes": [
                 {
@@ -150,8 +142,7 @@ class StubChannel:
             ]
         }
 
-    def list_stagings(self, *, instance: str | None = None) -> dict[str, Any]:
-        self._enter("list_stagings")
+    def list_stagings(self, **_: Any) -> dict[str, Any]:
         return {"stagings": [dict(r) for r in self.rules.values()]}
 
     def stage(
@@ -159,21 +150,20 @@ class StubChannel:
         dids: list[str],
         qos: str | None = None,
         lifetime: int | None = None,
-        source_qos: str | None = None,
         start_in: int | None = None,
-        comment: str | None = None,
-        *,
         instance: str | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
-        self._enter("stage")
         qos = self._qos(qos)
         out = []
+        created = False
         for did in dids:
             files = self._dataset(did)
             rule = next(
                 (r for r in self.rules.values() if r["did"] == did and r["qos"] == qos), None
             )
             if rule is None:
+                created = True
                 rule_id = f"{next(self._ids):032x}"
                 rule = self.rules[rule_id] = {
                     "id": rule_id,
@@ -195,7 +185,7 @@ class StubChannel:
                     "start_in": start_in,
                 }
             out.append(dict(rule))
-        return {"stagings": out}
+        return {"stagings": out, "created": created}
 
     def _rule(self, rule_id: str) -> dict[str, Any]:
         if rule_id not in self.rules:
@@ -204,8 +194,7 @@ class StubChannel:
             )
         return self.rules[rule_id]
 
-    def get_staging(self, rule_id: str, *, instance: str | None = None) -> dict[str, Any]:
-        self._enter("get_staging")
+    def get_staging(self, rule_id: str, **_: Any) -> dict[str, Any]:
         rule = self._rule(rule_id)
         if rule["state"] == "REPLICATING":
             rule["files_ok"] = min(rule["files_total"], rule["files_ok"] + self.step)
@@ -214,21 +203,16 @@ class StubChannel:
                 rule["state"] = "OK"
         return dict(rule)
 
-    def extend(self, rule_id: str, lifetime: int, *, instance: str | None = None) -> dict[str, Any]:
-        self._enter("extend")
+    def extend(self, rule_id: str, lifetime: int, **_: Any) -> dict[str, Any]:
         rule = self._rule(rule_id)
         rule["lifetime"] = lifetime
         return dict(rule)
 
-    def release(self, rule_id: str, *, instance: str | None = None) -> None:
-        self._enter("release")
+    def release(self, rule_id: str, **_: Any) -> None:
         self._rule(rule_id)
         del self.rules[rule_id]
 
-    def paths(
-        self, did: str, qos: str | None = None, *, instance: str | None = None
-    ) -> list[dict[str, Any]]:
-        self._enter("paths")
+    def paths(self, did: str, qos: str | None = None, **_: Any) -> list[dict[str, Any]]:
         files = self._dataset(did)
         ok = [
             r

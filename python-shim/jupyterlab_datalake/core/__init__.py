@@ -1,0 +1,1 @@
+"""The data lake logic, free of tornado and IPython: the server and headless kernels both run it."""

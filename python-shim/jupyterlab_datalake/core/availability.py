@@ -1,0 +1,187 @@
+"""Where data is: replicas per RSE, whether a DID is near the hub, the rules on a DID, QoS classes.
+
+"Near the hub" means on an RSE the instance's ``site_expression`` selects. RSE expressions and
+attributes change rarely, so they are kept a few minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from ..errors import DatalakeError
+from .browse import did_type
+from .config import InstanceConfig
+from .did import DID
+from .rucio import RucioClient
+from .staging import StagingManager, staging_from_rule
+
+RSE_CACHE_TTL = 300.0
+MAX_DATASETS_FOR_STATE = 200
+# Above this many files Rucio's deep dataset-replica count is too slow (minutes on SQLite):
+# use the stored collection replicas (kept up to date by abacus) instead.
+DEEP_REPLICA_LIMIT = 20000
+
+
+class Availability:
+    def __init__(
+        self, instance: InstanceConfig, client: RucioClient, staging: StagingManager
+    ) -> None:
+        self.instance = instance
+        self.client = client
+        self.staging = staging
+        self._expression_rses: dict[str, tuple[float, list[str]]] = {}
+        self._rse_attributes: dict[str, dict[str, Any]] = {}
+
+    async def expression_rses(self, expression: str) -> list[str]:
+        """The RSEs an expression selects, sorted; none when Rucio finds the expression empty."""
+        cached = self._expression_rses.get(expression)
+        if cached and time.monotonic() - cached[0] < RSE_CACHE_TTL:
+            return cached[1]
+        try:
+            rses = sorted(await self.client.rses(expression))
+        except DatalakeError as e:
+            if e.reason not in ("NO_ELIGIBLE_RSE", "RUCIO_REFUSED"):
+                raise
+            rses = []
+        self._expression_rses[expression] = (time.monotonic(), rses)
+        return rses
+
+    async def rse_attributes(self, rse: str) -> dict[str, Any]:
+        if rse not in self._rse_attributes:
+            self._rse_attributes[rse] = await self.client.rse_attributes(rse)
+        return self._rse_attributes[rse]
+
+    async def qos(self) -> dict[str, Any]:
+        """The QoS classes with the near-hub RSEs that serve each."""
+        classes = list(self.instance.qos_classes.values())
+        rses = await asyncio.gather(*(self.expression_rses(c.expression) for c in classes))
+        return {
+            "classes": [
+                {
+                    "name": c.name,
+                    "description": c.description,
+                    "expression": c.expression,
+                    "rses": r,
+                }
+                for c, r in zip(classes, rses, strict=True)
+            ]
+        }
+
+    async def _replica_rows(self, did: DID, kind: str, deep: bool = True) -> list[dict[str, Any]]:
+        """Per (dataset or file, RSE): length, available_length, available_bytes."""
+        rows: list[dict[str, Any]] = []
+        if kind == "FILE":
+            lines = self.client.list_replicas([{"scope": did.scope, "name": did.name}])
+            async with contextlib.aclosing(lines):
+                async for replica in lines:
+                    for rse, state in (replica.get("states") or {}).items():
+                        ok = str(state).endswith("AVAILABLE")
+                        rows.append(
+                            {
+                                "key": str(did),
+                                "rse": rse,
+                                "length": 1,
+                                "available_length": 1 if ok else 0,
+                                "available_bytes": replica.get("bytes") if ok else 0,
+                            }
+                        )
+            return rows
+        datasets = [did]
+        if kind == "CONTAINER":
+            datasets = []
+            lines = self.client.did_children(did)
+            async with contextlib.aclosing(lines):
+                async for child in lines:
+                    if did_type(child.get("type") or child.get("did_type")) == "DATASET":
+                        datasets.append(DID(child["scope"], child["name"]))
+                    if len(datasets) >= MAX_DATASETS_FOR_STATE:
+                        break
+        for dataset in datasets:
+            lines = self.client.dataset_replicas(dataset, deep=deep)
+            async with contextlib.aclosing(lines):
+                async for row in lines:
+                    rows.append(
+                        {
+                            "key": str(dataset),
+                            "rse": row.get("rse"),
+                            "length": row.get("length") or 0,
+                            "available_length": row.get("available_length") or 0,
+                            "available_bytes": row.get("available_bytes") or 0,
+                        }
+                    )
+        return rows
+
+    async def near_hub(self, did: DID, kind: str, files: int | None) -> dict[str, Any]:
+        """``{"state": AVAILABLE|REPLICATING|PARTIAL|NONE, "rses": [...]}`` near the hub."""
+        site = self.instance.site_expression
+        near = set(await self.expression_rses(site))
+        expressions = {c.expression for c in self.instance.qos_classes.values()}
+        # Rules near the hub first: one cheap call, exact for what this product staged.
+        ok_rses: set[str] = set()
+        replicating = False
+        lines = self.client.did_rules(did)
+        async with contextlib.aclosing(lines):
+            async for rule in lines:
+                expression = str(rule.get("rse_expression"))
+                if expression not in expressions and site not in expression:
+                    continue
+                state = did_type(rule.get("state"))
+                if state == "OK":
+                    ok_rses.update(r for r in await self.expression_rses(expression) if r in near)
+                elif state in ("REPLICATING", "INJECT"):
+                    replicating = True
+        if ok_rses:
+            return {"state": "AVAILABLE", "rses": sorted(ok_rses)}
+        deep = files is None or files <= DEEP_REPLICA_LIMIT
+        rows = [r for r in await self._replica_rows(did, kind, deep) if r["rse"] in near]
+        complete: dict[str, bool] = {}
+        rses: set[str] = set()
+        for row in rows:
+            if row["available_length"] > 0:
+                rses.add(row["rse"])
+            done = row["length"] > 0 and row["available_length"] >= row["length"]
+            complete[row["key"]] = complete.get(row["key"], False) or done
+        if complete and all(complete.values()):
+            state = "AVAILABLE"
+        elif replicating:
+            state = "REPLICATING"
+        else:
+            state = "PARTIAL" if rses else "NONE"
+        return {"state": state, "rses": sorted(rses)}
+
+    async def replicas(self, did: DID) -> dict[str, Any]:
+        """Files and bytes per RSE, with the RSE's QoS class, site and whether it is near."""
+        info = await self.client.did(did)
+        kind = did_type(info.get("type"))
+        deep = kind == "FILE" or (info.get("length") or 0) <= DEEP_REPLICA_LIMIT
+        near = set(await self.expression_rses(self.instance.site_expression))
+        per_rse: dict[str, dict[str, int]] = {}
+        for row in await self._replica_rows(did, kind, deep):
+            totals = per_rse.setdefault(row["rse"], {"files": 0, "bytes": 0})
+            totals["files"] += int(row["available_length"] or 0)
+            totals["bytes"] += int(row["available_bytes"] or 0)
+        result = []
+        for rse in sorted(per_rse):
+            attributes = await self.rse_attributes(rse)
+            result.append(
+                {
+                    "rse": rse,
+                    "qos": attributes.get("QOS"),
+                    "site": attributes.get("site"),
+                    "near_hub": rse in near,
+                    "files": per_rse[rse]["files"],
+                    "bytes": per_rse[rse]["bytes"],
+                }
+            )
+        return {"rses": result}
+
+    async def rules(self, did: DID) -> dict[str, Any]:
+        """Every rule on the DID, as Staging documents (whoever made them)."""
+        lines = self.client.did_rules(did)
+        async with contextlib.aclosing(lines):
+            rules = [rule async for rule in lines]
+        size = await self.staging.did_size(did)
+        return {"rules": [staging_from_rule(rule, self.instance, size) for rule in rules]}

@@ -1,0 +1,206 @@
+"""Browsing: search, a DID's details and metadata, its content and files, page by page.
+
+Pages are ``{"items": [DID JSON], "next_cursor"}``; a cursor is an opaque offset. Rucio's content
+and file listings have no offset, so they are read once in the background (``listings.py``).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import DatalakeError
+from .did import DID, parse_search
+from .listings import ListingCache, Row
+from .rucio import RucioClient
+
+DID_TYPES = ("all", "container", "dataset", "file", "collection")
+FILTER_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.(gt|lt|gte|lte|ne))?")
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 100
+# Bookkeeping columns of Rucio's DID_COLUMN metadata that say nothing to a scientist.
+META_HIDDEN = frozenset(
+    {
+        "scope",
+        "name",
+        "did_type",
+        "suppressed",
+        "hidden",
+        "obsolete",
+        "is_new",
+        "purge_replicas",
+        "transient",
+        "monotonic",
+        "complete",
+        "bytes",
+        "length",
+        "md5",
+        "adler32",
+        "availability",
+    }
+)
+
+
+def did_type(value: object) -> str:
+    # Rucio < 35 said "DIDType.DATASET", newer ones "DATASET" (the competitor broke on this).
+    return str(value or "").split(".")[-1].upper()
+
+
+def did_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    scope, name = item.get("scope"), item.get("name")
+    return {
+        "scope": scope,
+        "name": name,
+        "did": f"{scope}:{name}",
+        "type": did_type(item.get("did_type") or item.get("type")),
+        "bytes": item.get("bytes"),
+        "length": item.get("length"),
+    }
+
+
+def file_json(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        **did_json({**item, "type": "FILE"}),
+        "adler32": item.get("adler32"),
+        "md5": item.get("md5"),
+    }
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: object) -> int:
+    if cursor in (None, ""):
+        return 0
+    try:
+        assert isinstance(cursor, str)
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        offset = data["o"]
+        if not isinstance(offset, int) or offset < 0:
+            raise ValueError
+        return offset
+    except (AssertionError, ValueError, KeyError, TypeError) as e:
+        raise DatalakeError(
+            400, "The cursor is not valid: start the listing again.", "BAD_CURSOR"
+        ) from e
+
+
+def check_limit(limit: object) -> int:
+    if limit in (None, ""):
+        return DEFAULT_LIMIT
+    try:
+        value = int(limit)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        value = 0
+    if isinstance(limit, bool) or not 1 <= value <= MAX_LIMIT:
+        raise DatalakeError(400, f"limit must be between 1 and {MAX_LIMIT}.", "BAD_LIMIT")
+    return value
+
+
+def search_filters(pattern: str, filters: object) -> str:
+    """Rucio's ``filters`` query: the str() of a list of AND-dicts, read by ast.literal_eval."""
+    if isinstance(filters, str):
+        try:
+            filters = json.loads(filters) if filters.strip() else None
+        except ValueError as e:
+            raise DatalakeError(400, "filters must be a JSON object.", "BAD_FILTERS") from e
+    clause: dict[str, Any] = {"name": pattern}
+    if filters is not None:
+        if not isinstance(filters, dict):
+            raise DatalakeError(
+                400, 'filters must be a JSON object such as {"datatype": "RAW"}.', "BAD_FILTERS"
+            )
+        for key, value in filters.items():
+            if not FILTER_KEY_RE.fullmatch(key):
+                raise DatalakeError(
+                    400,
+                    f"Filter key {key!r} is not valid: use a metadata name, optionally with "
+                    ".gt .lt .gte .lte .ne.",
+                    "BAD_FILTERS",
+                )
+            if not isinstance(value, (str, int, float, bool)):
+                raise DatalakeError(
+                    400, f"Filter {key!r} needs a string, number or boolean value.", "BAD_FILTERS"
+                )
+            clause[key] = value
+    return repr([clause])
+
+
+def page(items: list[dict[str, Any]], more: bool, offset: int, size: int) -> dict[str, Any]:
+    return {"items": items, "next_cursor": encode_cursor(offset + size) if more else None}
+
+
+class Browser:
+    """Search and listings of one instance."""
+
+    def __init__(self, client: RucioClient, listings: ListingCache) -> None:
+        self.client = client
+        self.listings = listings
+
+    async def search(
+        self, did: object, type: object, filters: object, limit: object, cursor: object
+    ) -> dict[str, Any]:
+        pattern = parse_search(did)
+        kind = str(type or "all").lower()
+        if kind not in DID_TYPES:
+            raise DatalakeError(400, f"type must be one of {', '.join(DID_TYPES)}.", "BAD_TYPE")
+        size = check_limit(limit)
+        offset = decode_cursor(cursor)
+        lines = self.client.search(
+            pattern,
+            did_type=kind,
+            filters=search_filters(pattern.name, filters),
+            limit=offset + size + 1,
+        )
+        items: list[dict[str, Any]] = []
+        more = False
+        async with contextlib.aclosing(lines):
+            index = 0
+            async for line in lines:
+                if index >= offset:
+                    if len(items) == size:
+                        more = True
+                        break
+                    items.append(did_json(line))
+                index += 1
+        return page(items, more, offset, size)
+
+    async def details(self, did: DID) -> dict[str, Any]:
+        """The DID JSON, checksums for a file, and its metadata without Rucio's bookkeeping."""
+        info = await self.client.did(did)
+        result = did_json(info)
+        if result["type"] == "FILE":
+            result.update({"adler32": info.get("adler32"), "md5": info.get("md5")})
+        try:
+            meta = await self.client.did_meta(did)
+        except DatalakeError as e:
+            if e.status == 404:
+                raise
+            meta = {}  # SQLite servers cannot list JSON metadata: show the rest anyway
+        result["metadata"] = {
+            k: v for k, v in meta.items() if v is not None and k not in META_HIDDEN
+        }
+        return result
+
+    async def children(self, did: DID, limit: object, cursor: object) -> dict[str, Any]:
+        return await self._listing(did, "children", did_json, limit, cursor)
+
+    async def files(self, did: DID, limit: object, cursor: object) -> dict[str, Any]:
+        return await self._listing(did, "files", file_json, limit, cursor)
+
+    async def _listing(
+        self, did: DID, kind: str, convert: Row, limit: object, cursor: object
+    ) -> dict[str, Any]:
+        size = check_limit(limit)
+        offset = decode_cursor(cursor)
+        read = self.client.did_children if kind == "children" else self.client.did_files
+        listing = self.listings.get(
+            (kind, str(did)), fresh=offset == 0, lines=lambda: read(did), convert=convert
+        )
+        items, more = await listing.page(offset, size)
+        return page(items, more, offset, size)

@@ -1,0 +1,483 @@
+"""Async Rucio REST client: one pooled ``httpx.AsyncClient`` per instance, one method per call.
+
+The named calls (``did()``, ``rules()``, ``add_rule()`` ...) are the only place that knows Rucio's
+paths; every path is built from percent-encoded segments, so a scope ``..`` or a name with ``/``
+never reaches another endpoint. ``request()`` and ``stream()`` share one send loop: a deadline per
+attempt, one token renewal on 401, and for idempotent calls retries with backoff on connection
+errors and 502/503. ``application/x-json-stream`` answers are read line by line so that a 100k-file
+listing never sits whole in memory; Rucio's ``ExceptionClass`` becomes a DatalakeError whose
+sentence says what to do. Upstream bodies are never echoed beyond a redacted, bounded message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from ..errors import DatalakeError
+from .auth import TokenProvider, make_token_provider
+from .config import InstanceConfig
+from .did import DID
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+STREAM = "application/x-json-stream"
+RETRY_STATUS = (502, 503)
+RETRY_DELAYS = (0.25, 1.0)
+# Connection trouble worth another try, e.g. a pooled connection the server had just closed.
+RETRY_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
+MESSAGE_MAX = 200
+
+
+def path_segment(value: str) -> str:
+    """``value`` as one path segment that no server reads as a separator or a dot segment."""
+    if not value:
+        raise ValueError("an empty path segment would change the endpoint")
+    encoded = quote(value, safe="")
+    # quote() keeps the unreserved '.', but a segment '.' or '..' would walk the path up.
+    return encoded.replace(".", "%2E") if not value.strip(".") else encoded
+
+
+def redact(text: str, secrets: Sequence[str]) -> str:
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text if len(text) <= MESSAGE_MAX else text[: MESSAGE_MAX - 1] + "…"
+
+
+def rucio_error(
+    status: int,
+    exc_class: str | None,
+    exc_message: str,
+    *,
+    url: str,
+    context: dict[str, str] | None = None,
+) -> DatalakeError:
+    """Map a Rucio error answer to a DatalakeError with an actionable sentence."""
+    ctx = context or {}
+    did = ctx.get("did")
+    expression = ctx.get("expression")
+    detail = f" (Rucio: {exc_message})" if exc_message else ""
+    cls = exc_class or ""
+    if cls in ("DataIdentifierNotFound", "ScopeNotFound") or (status == 404 and did and not cls):
+        what = f"The DID {did}" if did else "This DID"
+        return DatalakeError(
+            404,
+            f"{what} does not exist in Rucio at {url}: check the DID (scope:name).",
+            "DID_NOT_FOUND",
+        )
+    if cls == "RuleNotFound":
+        rule = ctx.get("rule_id", "")
+        return DatalakeError(
+            404,
+            f"No Rucio rule {rule} exists (any more): refresh the staging list.",
+            "RULE_NOT_FOUND",
+        )
+    if cls == "RSENotFound":
+        return DatalakeError(
+            404,
+            f"An RSE named here does not exist in Rucio{detail}: check the RSE name.",
+            "RSE_NOT_FOUND",
+        )
+    if cls in (
+        "InvalidRSEExpression",
+        "RSEExpressionError",
+        "InsufficientTargetRSEs",
+        "RSEWriteBlocked",
+    ):
+        target = f" {expression!r}" if expression else ""
+        return DatalakeError(
+            409,
+            f"No eligible storage matches the RSE expression{target}: no RSE with that QoS is "
+            "writable near the hub. Choose another QoS class or ask the operators.",
+            "NO_ELIGIBLE_RSE",
+        )
+    if cls in ("InsufficientAccountLimit", "RSEOverQuota"):
+        return DatalakeError(
+            409,
+            "Your Rucio quota on the target storage is too small for this data: release other "
+            f"stagings, choose another QoS class, or ask for more quota{detail}.",
+            "QUOTA_EXCEEDED",
+        )
+    if cls == "DuplicateRule":
+        return DatalakeError(409, "This staging already exists.", "DUPLICATE_RULE")
+    if cls == "AccessDenied" or status == 403:
+        return DatalakeError(
+            403,
+            f"Rucio denied this operation to your account{detail}; ask the operators for the "
+            "permission or use your own scope.",
+            "ACCESS_DENIED",
+        )
+    if cls == "CannotAuthenticate" or status == 401:
+        return DatalakeError(
+            502,
+            f"Rucio at {url} did not accept the shim's credentials: check the credentials "
+            "configured for this instance.",
+            "RUCIO_AUTH_FAILED",
+        )
+    if cls in (
+        "InvalidReplicationRule",
+        "InvalidObject",
+        "InputValidationError",
+        "InvalidValueForKey",
+        "UnsupportedOperation",
+        "InvalidSourceReplicaExpression",
+        "StagingAreaRuleRequiresLifetime",
+        "InvalidType",
+        "KeyNotFound",
+        "InvalidMetadata",
+        "RuleReplaceFailed",
+    ):
+        return DatalakeError(
+            400, f"Rucio refused the request{detail}: fix it and retry.", "RUCIO_REFUSED"
+        )
+    if status == 404:
+        return DatalakeError(404, f"Rucio at {url} has no such object{detail}.", "NOT_FOUND")
+    return DatalakeError(
+        502,
+        f"Rucio at {url} failed with HTTP {status}{' ' + cls if cls else ''}: try again later; "
+        "if it persists, tell the operators.",
+        "RUCIO_ERROR",
+    )
+
+
+class RucioClient:
+    """Rucio REST calls for one instance, authenticated by a TokenProvider."""
+
+    def __init__(
+        self,
+        instance: InstanceConfig,
+        *,
+        timeout: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        auth: TokenProvider | None = None,
+    ) -> None:
+        self.instance = instance
+        self.timeout = timeout
+        self.base_url = instance.rucio_url.rstrip("/")
+        self.http = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            verify=instance.ca_cert or True,
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
+            headers={"User-Agent": "jupyterlab-datalake"},
+        )
+        self.auth = auth or make_token_provider(instance, self.http)
+
+    def url(self, *segments: str, collection: bool = False) -> str:
+        """The base URL (its path prefix kept) and the encoded segments; ``collection`` adds the
+        trailing '/' of Rucio's list endpoints (``/rules/``, ``/rses/``)."""
+        path = "/".join(path_segment(segment) for segment in segments)
+        return f"{self.base_url}/{path}{'/' if collection else ''}"
+
+    # ---- the send loop ------------------------------------------------------------------------
+
+    def _host(self) -> str:
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+    def _error(self, response: httpx.Response, context: dict[str, str] | None) -> DatalakeError:
+        exc_class = response.headers.get("ExceptionClass")
+        exc_message = response.headers.get("ExceptionMessage", "")
+        try:
+            body = response.json()
+            if isinstance(body, dict):
+                exc_class = body.get("ExceptionClass") or exc_class
+                exc_message = str(body.get("ExceptionMessage") or exc_message)
+        except (ValueError, httpx.ResponseNotRead):
+            pass
+        exc_message = redact(exc_message, self.auth.secrets())
+        error = rucio_error(
+            response.status_code, exc_class, exc_message, url=self._host(), context=context
+        )
+        log.info(
+            "datalake[%s]: Rucio %s %s -> %s %s",
+            self.instance.name,
+            response.request.method,
+            response.request.url.path,
+            response.status_code,
+            exc_class,
+        )
+        return error
+
+    def _timeout_error(self) -> DatalakeError:
+        return DatalakeError(
+            504,
+            f"Rucio at {self._host()} did not answer within {self.timeout:g} s; try again later.",
+            "RUCIO_TIMEOUT",
+        )
+
+    def _unreachable(self, e: Exception) -> DatalakeError:
+        return DatalakeError(
+            502,
+            f"Rucio at {self._host()} is unreachable ({type(e).__name__}); check the network or "
+            "try again later.",
+            "RUCIO_UNREACHABLE",
+        )
+
+    async def _attempt(
+        self, request: dict[str, Any], accept: str, authenticated: bool, stream: bool
+    ) -> tuple[str | None, httpx.Response]:
+        """One try: the current token (fetched within the deadline too), then the request."""
+        token = await self.auth.token() if authenticated else None
+        headers = {"Accept": accept}
+        if token:
+            headers["X-Rucio-Auth-Token"] = token
+        if self.instance.vo:
+            headers["X-Rucio-VO"] = self.instance.vo
+        built = self.http.build_request(**request, headers=headers)
+        return token, await self.http.send(built, stream=stream)
+
+    async def _send(
+        self,
+        method: str,
+        segments: tuple[str, ...],
+        *,
+        collection: bool = False,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        accept: str = JSON,
+        idempotent: bool | None = None,
+        authenticated: bool = True,
+        context: dict[str, str] | None = None,
+        ok: Sequence[int] = (200, 201, 204),
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send until Rucio answers ``ok`` or the call fails; GETs count as idempotent.
+
+        With ``stream`` the body is left unread: the caller reads it and closes the response.
+        """
+        retry = method == "GET" if idempotent is None else idempotent
+        delays = list(RETRY_DELAYS) if retry else []
+        renewed = False
+        request: dict[str, Any] = {
+            "method": method,
+            "url": self.url(*segments, collection=collection),
+            "params": params,
+        }
+        if json_body is not None:
+            request["json"] = json_body
+        while True:
+            try:
+                token, response = await asyncio.wait_for(
+                    self._attempt(request, accept, authenticated, stream), self.timeout
+                )
+            except (asyncio.TimeoutError, httpx.TimeoutException) as e:
+                raise self._timeout_error() from e
+            except RETRY_ERRORS as e:
+                if delays:
+                    await asyncio.sleep(delays.pop(0))
+                    continue
+                raise self._unreachable(e) from e
+            except httpx.HTTPError as e:
+                raise self._unreachable(e) from e
+            if response.status_code == 401 and token and not renewed:
+                renewed = True
+                await response.aclose()
+                await self.auth.renew(token)
+                continue
+            if response.status_code in RETRY_STATUS and delays:
+                await response.aclose()
+                await asyncio.sleep(delays.pop(0))
+                continue
+            if response.status_code not in ok:
+                await response.aread()
+                await response.aclose()
+                raise self._error(response, context)
+            return response
+
+    async def request(self, method: str, *segments: str, **options: Any) -> httpx.Response:
+        """One call answered as a whole; ``options`` as ``_send`` takes them."""
+        return await self._send(method, segments, **options)
+
+    async def stream(self, method: str, *segments: str, **options: Any) -> AsyncIterator[Any]:
+        """Yield one JSON document per line of an x-json-stream answer.
+
+        Retries happen only before the first line; the read timeout applies between chunks.
+        Use with ``contextlib.aclosing`` when stopping early.
+        """
+        response = await self._send(
+            method, segments, accept=STREAM, ok=(200,), stream=True, **options
+        )
+        try:
+            async for line in response.aiter_lines():
+                if line.strip():
+                    yield json.loads(line)
+        except httpx.TimeoutException as e:
+            raise self._timeout_error() from e
+        except httpx.HTTPError as e:
+            raise self._unreachable(e) from e
+        finally:
+            await response.aclose()
+
+    @staticmethod
+    def _json(response: httpx.Response) -> Any:
+        return response.json() if response.content else None
+
+    async def _get(self, *segments: str, **kwargs: Any) -> Any:
+        return self._json(await self.request("GET", *segments, **kwargs))
+
+    # ---- named calls --------------------------------------------------------------------------
+
+    async def ping(self) -> dict[str, Any]:
+        """Rucio's version. Needs no token; asked once per instance, so it is not retried."""
+        response = await self._send(
+            "GET", ("ping",), authenticated=False, idempotent=False, ok=(200,)
+        )
+        return self._json(response) or {}
+
+    async def whoami(self) -> str | None:
+        """The account the token acts as: Rucio redirects to it (303) or names it (200)."""
+        response = await self.request("GET", "accounts", "whoami", ok=(200, 303))
+        if response.status_code == 303:
+            return response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1] or None
+        body = self._json(response)
+        return body.get("account") if isinstance(body, dict) else None
+
+    async def scopes(self) -> list[str]:
+        return [str(scope) for scope in await self._get("scopes", collection=True) or []]
+
+    async def did(self, did: DID) -> dict[str, Any]:
+        """A DID's type, bytes and length; open datasets get Rucio to sum their files."""
+        info = await self._get(
+            "dids", *did, params={"dynamic_depth": "FILE"}, context={"did": str(did)}
+        )
+        return info if isinstance(info, dict) else {}
+
+    async def did_meta(self, did: DID) -> dict[str, Any]:
+        meta = await self._get("dids", *did, "meta", context={"did": str(did)})
+        return meta if isinstance(meta, dict) else {}
+
+    def did_rules(self, did: DID) -> AsyncIterator[dict[str, Any]]:
+        return self.stream("GET", "dids", *did, "rules", context={"did": str(did)})
+
+    def did_children(self, did: DID) -> AsyncIterator[dict[str, Any]]:
+        return self.stream("GET", "dids", *did, "dids", context={"did": str(did)})
+
+    def did_files(self, did: DID) -> AsyncIterator[dict[str, Any]]:
+        return self.stream("GET", "dids", *did, "files", context={"did": str(did)})
+
+    def search(
+        self, pattern: DID, *, did_type: str, filters: str, limit: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        """DIDs of ``pattern.scope``; ``filters`` is Rucio's filter list (it holds the name)."""
+        params = {
+            "type": did_type,
+            "long": "true",
+            "recursive": "false",
+            "limit": limit,
+            "filters": filters,
+        }
+        return self.stream(
+            "GET",
+            "dids",
+            pattern.scope,
+            "dids",
+            "search",
+            params=params,
+            context={"did": str(pattern)},
+        )
+
+    def rules(self, account: str) -> AsyncIterator[dict[str, Any]]:
+        return self.stream("GET", "rules", collection=True, params={"account": account})
+
+    async def rule(self, rule_id: str) -> dict[str, Any]:
+        rule = await self._get("rules", rule_id, context={"rule_id": rule_id})
+        return rule if isinstance(rule, dict) else {}
+
+    async def add_rule(self, body: dict[str, Any]) -> str:
+        """Create a rule (never retried: a POST that reached Rucio must not be sent twice)."""
+        dids = body.get("dids") or [{}]
+        context = {
+            "did": f"{dids[0].get('scope')}:{dids[0].get('name')}",
+            "expression": str(body.get("rse_expression")),
+        }
+        response = await self.request(
+            "POST", "rules", collection=True, json_body=body, context=context
+        )
+        return str(response.json()[0])
+
+    async def update_rule(self, rule_id: str, options: dict[str, Any]) -> None:
+        await self.request(
+            "PUT", "rules", rule_id, json_body={"options": options}, context={"rule_id": rule_id}
+        )
+
+    async def delete_rule(self, rule_id: str, *, purge_replicas: bool = False) -> None:
+        await self.request(
+            "DELETE",
+            "rules",
+            rule_id,
+            json_body={"purge_replicas": purge_replicas},
+            context={"rule_id": rule_id},
+        )
+
+    async def rses(self, expression: str) -> list[str]:
+        """The names of the RSEs an RSE expression selects."""
+        lines = self.stream(
+            "GET",
+            "rses",
+            collection=True,
+            params={"expression": expression},
+            context={"expression": expression},
+        )
+        async with contextlib.aclosing(lines):
+            return [line["rse"] if isinstance(line, dict) else str(line) async for line in lines]
+
+    async def rse_attributes(self, rse: str) -> dict[str, Any]:
+        attributes = await self._get("rses", rse, "attr", collection=True)
+        return attributes if isinstance(attributes, dict) else {}
+
+    async def rse_protocols(self, rse: str) -> list[dict[str, Any]]:
+        info = await self._get("rses", rse, "protocols")
+        # Rucio 41 answers a list; older servers wrapped it in {"protocols": [...]}.
+        protocols = info.get("protocols", []) if isinstance(info, dict) else info or []
+        return [p for p in protocols if isinstance(p, dict)]
+
+    def list_replicas(
+        self,
+        dids: list[dict[str, str]],
+        *,
+        rse_expression: str | None = None,
+        schemes: list[str] | None = None,
+        sort: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Replicas of files in every state (``states`` per RSE, ``rses`` their PFNs)."""
+        body: dict[str, Any] = {"dids": dids, "all_states": True}
+        if rse_expression:
+            body["rse_expression"] = rse_expression
+        if schemes:
+            body["schemes"] = schemes
+        if sort:
+            body["sort"] = sort
+        context = {"did": f"{dids[0]['scope']}:{dids[0]['name']}"} if len(dids) == 1 else None
+        # A POST that only reads: safe to send again.
+        return self.stream(
+            "POST", "replicas", "list", json_body=body, idempotent=True, context=context
+        )
+
+    def dataset_replicas(self, dataset: DID, *, deep: bool) -> AsyncIterator[dict[str, Any]]:
+        """Per RSE: the dataset's ``length``, ``available_length`` and ``available_bytes``."""
+        return self.stream(
+            "GET",
+            "replicas",
+            *dataset,
+            "datasets",
+            params={"deep": "True"} if deep else None,
+            context={"did": str(dataset)},
+        )
+
+    async def close(self) -> None:
+        await self.auth.close()
+        await self.http.aclose()
+
+    def __repr__(self) -> str:
+        return f"RucioClient({self.instance.name!r}, {self.base_url!r})"

@@ -1,0 +1,245 @@
+"""The tornado-free facade shared by the shim's routes and the headless kernel client.
+
+Every verb is async, takes an optional ``instance`` keyword, returns the JSON-able dicts the
+matching REST route returns (docs/contract.md, ``verbs.py``), and raises DatalakeError for anything
+the user must act on. The verbs only pick the instance and hand over to browse, availability,
+staging and paths.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from ..errors import ConfigError, DatalakeError
+from .availability import Availability
+from .browse import DEFAULT_LIMIT, Browser
+from .config import (
+    DatalakeConfig,
+    InstanceConfig,
+    config_from_section,
+    read_config_file,
+    resolve_config,
+)
+from .did import parse_did
+from .listings import ListingCache
+from .paths import PathResolver
+from .rucio import RucioClient
+from .staging import StagingManager, qos_expression
+
+
+class Instance:
+    """The objects of one configured Rucio instance, built on first use."""
+
+    def __init__(
+        self, config: InstanceConfig, timeout: float, transport: httpx.AsyncBaseTransport | None
+    ):
+        self.config = config
+        self.client = RucioClient(config, timeout=timeout, transport=transport)
+        self.staging = StagingManager(config, self.client)
+        self.paths = PathResolver(config, self.client)
+        self.listings = ListingCache()
+        self.browse = Browser(self.client, self.listings)
+        self.availability = Availability(config, self.client, self.staging)
+        self.version: str | None = None
+
+    async def close(self) -> None:
+        self.listings.close()
+        await self.staging.close()
+        await self.client.close()
+
+
+class DatalakeService:
+    def __init__(
+        self,
+        config: DatalakeConfig | None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        config_error: str | None = None,
+    ) -> None:
+        self.config = config
+        self.config_error = config_error
+        self._transport = transport
+        self._instances: dict[str, Instance] = {}
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Mapping[str, Any],
+        *,
+        environ: Mapping[str, str] | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> DatalakeService:
+        """From the ``DatalakeApp`` section; falls back to $DATALAKE_CONFIG and DATALAKE_* vars."""
+        config = resolve_config(
+            list(settings.get("instances") or []),
+            settings.get("default_instance"),
+            float(settings.get("request_timeout") or 30.0),
+            environ,
+        )
+        return cls(config, transport=transport)
+
+    @classmethod
+    def from_config_file(
+        cls, path: str | os.PathLike[str], *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> DatalakeService:
+        return cls(config_from_section(read_config_file(path)), transport=transport)
+
+    @classmethod
+    def unconfigured(cls, error: ConfigError) -> DatalakeService:
+        return cls(None, config_error=str(error))
+
+    def instance(self, name: str | None = None) -> Instance:
+        """The named instance (default: the configured default); 400 for an unknown name."""
+        if self.config is None:
+            raise DatalakeError(
+                503, f"jupyterlab-datalake is not configured: {self.config_error}", "NOT_CONFIGURED"
+            )
+        name = name or self.config.default_instance
+        if name not in self.config.instances:
+            known = ", ".join(self.config.instances)
+            raise DatalakeError(
+                400, f"Unknown instance {name!r}: choose one of {known}.", "UNKNOWN_INSTANCE"
+            )
+        if name not in self._instances:
+            self._instances[name] = Instance(
+                self.config.instances[name], self.config.request_timeout, self._transport
+            )
+        return self._instances[name]
+
+    # ---- instances and identity -------------------------------------------------------------
+
+    async def instances(self) -> dict[str, Any]:
+        if self.config is None:
+            self.instance()  # raises the 503 that says why
+        assert self.config is not None
+        return {
+            "default": self.config.default_instance,
+            "instances": [i.public() for i in self.config.instances.values()],
+        }
+
+    async def whoami(self, *, instance: str | None = None) -> dict[str, Any]:
+        inst = self.instance(instance)
+        if inst.version is None:
+            inst.version = str((await inst.client.ping()).get("version", ""))
+        # Always one authenticated call: it proves the credentials work right now.
+        account = await inst.client.whoami() or await inst.staging.account()
+        auth = inst.client.auth
+        expires = auth.expires_at
+        return {
+            "instance": inst.config.name,
+            "account": account,
+            "rucio_version": inst.version,
+            "token_expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
+            "auth_type": auth.auth_type,
+        }
+
+    async def scopes(self, *, instance: str | None = None) -> dict[str, Any]:
+        return {"scopes": sorted(await self.instance(instance).client.scopes())}
+
+    # ---- browsing ---------------------------------------------------------------------------
+
+    async def search(
+        self,
+        did: str,
+        type: str = "all",
+        filters: object = None,
+        limit: object = DEFAULT_LIMIT,
+        cursor: object = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.instance(instance).browse.search(did, type, filters, limit, cursor)
+
+    async def did_info(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
+        inst = self.instance(instance)
+        parsed = parse_did(did)
+        result = await inst.browse.details(parsed)
+        files = 1 if result["type"] == "FILE" else result["length"]
+        result["near_hub"] = await inst.availability.near_hub(parsed, result["type"], files)
+        return result
+
+    async def children(
+        self,
+        did: str,
+        limit: object = DEFAULT_LIMIT,
+        cursor: object = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.instance(instance).browse.children(parse_did(did), limit, cursor)
+
+    async def files(
+        self,
+        did: str,
+        limit: object = DEFAULT_LIMIT,
+        cursor: object = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.instance(instance).browse.files(parse_did(did), limit, cursor)
+
+    # ---- availability -----------------------------------------------------------------------
+
+    async def replicas(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
+        return await self.instance(instance).availability.replicas(parse_did(did))
+
+    async def did_rules(self, did: str, *, instance: str | None = None) -> dict[str, Any]:
+        return await self.instance(instance).availability.rules(parse_did(did))
+
+    async def qos(self, *, instance: str | None = None) -> dict[str, Any]:
+        return await self.instance(instance).availability.qos()
+
+    # ---- stagings ---------------------------------------------------------------------------
+
+    async def list_stagings(self, *, instance: str | None = None) -> dict[str, Any]:
+        return {"stagings": await self.instance(instance).staging.list()}
+
+    async def stage(
+        self,
+        dids: object,
+        qos: str | None = None,
+        lifetime: object = None,
+        source_qos: object = None,
+        start_in: object = None,
+        comment: object = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        """``{"stagings": [...], "created": bool}``: ``created`` when any rule is new."""
+        return await self.instance(instance).staging.stage(
+            dids, qos, lifetime, source_qos, start_in, comment
+        )
+
+    async def get_staging(self, rule_id: str, *, instance: str | None = None) -> dict[str, Any]:
+        return await self.instance(instance).staging.get(rule_id)
+
+    async def extend(
+        self, rule_id: str, lifetime: object, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        return await self.instance(instance).staging.extend(rule_id, lifetime)
+
+    async def release(self, rule_id: str, *, instance: str | None = None) -> None:
+        await self.instance(instance).staging.release(rule_id)
+
+    # ---- paths ------------------------------------------------------------------------------
+
+    async def paths(
+        self, did: str, qos: str | None = None, *, instance: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """One dict per file: ``{"did","state","path","url","rse"}``."""
+        inst = self.instance(instance)
+        parsed = parse_did(did)
+        expression = (
+            inst.config.site_expression if qos in (None, "") else qos_expression(inst.config, qos)
+        )
+        async for entry in inst.paths.paths(parsed, expression):
+            yield entry
+
+    async def close(self) -> None:
+        instances, self._instances = list(self._instances.values()), {}
+        for inst in instances:
+            await inst.close()

@@ -1,0 +1,1 @@
+"""What runs in a notebook's kernel: the ``Datalake`` API, ``%datalake`` magics, the comm target."""

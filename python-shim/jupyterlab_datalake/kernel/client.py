@@ -1,0 +1,278 @@
+"""The Python API behind ``%datalake``: ``from jupyterlab_datalake import datalake``.
+
+``Datalake`` turns the service's verbs into what a scientist works with (pages gathered, sizes
+filled in, handles that wait and show progress); the channel (``channels.py``) carries the calls.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from ..core.config import SHIM_SECRET_ENV, SHIM_URL_ENV
+from ..errors import DatalakeError
+from .channels import Channel, HttpChannel, connect
+from .lifetime import parse_duration
+from .results import DidInfo, DidList, DidPaths, QosClasses, Staging
+
+__all__ = ["Datalake", "DatalakeError", "datalake"]
+
+Duration = str | float | timedelta
+Json = dict[str, Any]
+PAGE = 1000
+
+
+class Datalake:
+    """Find, stage and use Rucio data near the hub. ``datalake`` is the ready-made instance.
+
+    Every verb takes ``instance=`` (a configured Rucio instance name; default: the server's).
+    Results display as tables; failures raise ``DatalakeError``, a sentence that says what to do.
+    """
+
+    def __init__(self, channel: Channel | None = None) -> None:
+        self._channel = channel
+        self._lock = threading.Lock()
+        #: first and longest pause (seconds) between two looks at a staging while waiting
+        self.poll_interval: tuple[float, float] = (1.0, 10.0)
+
+    @property
+    def channel(self) -> Channel:
+        """The shim over HTTP in a Jupyter server's kernel, else the in-process service."""
+        with self._lock:
+            if self._channel is None:
+                self._channel = connect()
+            return self._channel
+
+    @channel.setter
+    def channel(self, channel: Channel) -> None:
+        with self._lock:
+            self._channel = channel
+
+    def __repr__(self) -> str:
+        return (
+            f"<Datalake via {self._channel!r}>" if self._channel else "<Datalake (not connected)>"
+        )
+
+    def ls(
+        self,
+        pattern: str,
+        *,
+        type: str = "all",
+        filters: Json | None = None,
+        limit: int = 100,
+        instance: str | None = None,
+    ) -> DidList:
+        """DIDs matching ``scope:pattern`` (``*`` wildcards), at most ``limit`` of them.
+
+        ``type`` is ``all``, ``container``, ``dataset`` or ``file``; ``filters`` are Rucio metadata
+        filters such as ``{"datatype": "RAW", "run_number.gt": 3}``.
+        """
+        items: list[Json] = []
+        cursor = None
+        while len(items) < limit:
+            page = self.channel.call(
+                "search",
+                pattern,
+                type=type,
+                filters=filters,
+                cursor=cursor,
+                limit=min(PAGE, limit - len(items)),
+                instance=instance,
+            )
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        return DidList(items[:limit], caption=pattern)
+
+    def info(self, did: str, *, instance: str | None = None) -> DidInfo:
+        """Type, size, file count, metadata of ``did``, its replicas, and what is near the hub."""
+        return DidInfo.read(self.channel, did, instance)
+
+    def files(self, did: str, *, instance: str | None = None) -> DidList:
+        """Every file of ``did`` with its size and checksums (``adler32``, ``md5``)."""
+        items: list[Json] = []
+        cursor = None
+        while True:
+            page = self.channel.call("files", did, limit=PAGE, cursor=cursor, instance=instance)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return DidList(items, caption=f"files of {did}")
+
+    def qos(self, *, instance: str | None = None) -> QosClasses:
+        """The QoS classes you can stage to, and the near-hub RSEs that serve each."""
+        return QosClasses(self.channel.call("qos", instance=instance)["classes"])
+
+    def stage(
+        self,
+        *dids: str | Iterable[str],
+        qos: str | None = None,
+        lifetime: Duration | None = None,
+        source_qos: str | None = None,
+        start_in: Duration | None = None,
+        wait: bool = False,
+        timeout: float | None = None,
+        comment: str | None = None,
+        instance: str | None = None,
+    ) -> Staging:
+        """Ask for a copy of each DID near the hub in QoS class ``qos`` for ``lifetime``.
+
+        ``lifetime`` and ``start_in`` take seconds or ``"7d"``, ``"2h"``...; ``source_qos`` picks
+        where to copy from; ``start_in`` delays the transfers. Staging what is already staged
+        returns the existing rule. With ``wait=True``, blocks (showing progress) until it is there.
+        Returns a ``Staging`` handle (``.rule_ids``, ``.expression``, ``.wait()``, ``.progress()``).
+        """
+        names = _flatten(dids)
+        if not names:
+            raise DatalakeError(
+                400, "Name at least one DID to stage, e.g. demo:lofar-obs.", "BAD_DID"
+            )
+        answer = self.channel.call(
+            "stage",
+            names,
+            qos=qos,
+            lifetime=None if lifetime is None else parse_duration(lifetime),
+            source_qos=source_qos,
+            start_in=None if start_in is None else parse_duration(start_in, "start delay"),
+            comment=comment,
+            instance=instance,
+        )
+        staging = self._staging(answer["stagings"], instance)
+        return staging.wait(timeout) if wait else staging
+
+    def status(
+        self, target: str | Iterable[str] | None = None, *, instance: str | None = None
+    ) -> Staging:
+        """Your stagings: all of them, those of a DID, or one rule id. Refreshes the numbers."""
+        if target is None:
+            return self._staging(self._mine(instance), instance)
+        return self._resolve(target, instance)
+
+    def wait(
+        self,
+        target: str | Iterable[str] | Staging,
+        *,
+        timeout: float | None = None,
+        instance: str | None = None,
+    ) -> Staging:
+        """Block until the stagings of a DID (or a rule id, or a handle) are complete.
+
+        Shows live progress (files and bytes). Raises ``DatalakeError`` when a rule is stuck or
+        after ``timeout`` seconds; the staging itself goes on either way.
+        """
+        return self._resolve(target, instance).wait(timeout)
+
+    def paths(self, did: str, *, qos: str | None = None, instance: str | None = None) -> DidPaths:
+        """Local paths of the files of ``did`` near the hub (in QoS class ``qos`` if given).
+
+        Raises ``DatalakeError`` (``NOT_STAGED``), naming the command to run, if a file is missing.
+        """
+        lines = self.channel.call("paths", did, qos=qos, instance=instance)
+        missing = [line for line in lines if line.get("state") != "AVAILABLE"]
+        if missing:
+            where = f" in QoS class {qos}" if qos else ""
+            raise DatalakeError(
+                409,
+                f"{len(missing)} of {len(lines)} files of {did} are not near the hub{where}: "
+                f"stage them with %datalake stage {did} --qos {qos or 'CLASS'} --wait "
+                "(%datalake qos lists the classes).",
+                "NOT_STAGED",
+            )
+        return DidPaths((line.get("path") or line["url"] for line in lines), did, qos, lines)
+
+    def extend(
+        self,
+        target: str | Iterable[str] | Staging,
+        lifetime: Duration,
+        *,
+        instance: str | None = None,
+    ) -> Staging:
+        """Keep the copies of a DID (or rule ids) near the hub for ``lifetime`` from now."""
+        parse_duration(lifetime)  # a mistake fails before any call
+        return self._resolve(target, instance).extend(lifetime)
+
+    def release(
+        self, target: str | Iterable[str] | Staging, *, instance: str | None = None
+    ) -> list[str]:
+        """Give back the near-hub copies of a DID (or rule ids); returns the released rule ids."""
+        return self._resolve(target, instance).release()
+
+    def need(
+        self,
+        *dids: str | Iterable[str],
+        qos: str | None = None,
+        lifetime: Duration | None = None,
+        timeout: float | None = None,
+        instance: str | None = None,
+    ) -> dict[str, DidPaths]:
+        """Paths of each DID, staging (and waiting for) those not yet near the hub.
+
+        The batch-job friendly form of ``%%datalake need``: returns ``{did: DidPaths}``.
+        """
+        found: dict[str, DidPaths] = {}
+        missing = []
+        for did in _flatten(dids):
+            try:
+                found[did] = self.paths(did, qos=qos, instance=instance)
+            except DatalakeError as exc:
+                if exc.reason != "NOT_STAGED":
+                    raise
+                missing.append(did)
+        if missing:
+            self.stage(missing, qos=qos, lifetime=lifetime, instance=instance).wait(timeout)
+            for did in missing:
+                found[did] = self.paths(did, qos=qos, instance=instance)
+        return {did: found[did] for did in _flatten(dids)}
+
+    def _resolve(self, target: str | Iterable[str] | Staging, instance: str | None) -> Staging:
+        """A handle on the rules named by DIDs (``scope:name``) and/or rule ids."""
+        if isinstance(target, Staging):
+            return target.refresh()
+        names = _flatten([target])
+        dids = [n for n in names if ":" in n]
+        rules = [
+            self.channel.call("get_staging", n, instance=instance) for n in names if ":" not in n
+        ]
+        if dids:
+            mine = self._mine(instance)
+            for did in dids:
+                of_did = [rule for rule in mine if rule["did"] == did]
+                if not of_did:
+                    raise DatalakeError(
+                        404,
+                        f"You have no staging of {did}: start one with %datalake stage {did} "
+                        "--qos CLASS (see %datalake status for yours).",
+                        "NO_STAGING",
+                    )
+                rules += of_did
+        return self._staging(rules, instance)
+
+    def _mine(self, instance: str | None) -> list[Json]:
+        return self.channel.call("list_stagings", instance=instance)["stagings"]
+
+    def _staging(self, rules: list[Json], instance: str | None) -> Staging:
+        return Staging(self.channel, rules, instance, self.poll_interval)
+
+
+def _flatten(values: Iterable[str | Iterable[str]]) -> list[str]:
+    names: list[str] = []
+    for value in values:
+        names += [value] if isinstance(value, str) else list(value)
+    return list(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+
+
+#: The ready-made API object: ``from jupyterlab_datalake import datalake``.
+datalake = Datalake()
+
+
+def adopt_shim_channel() -> None:
+    """In a kernel of a Jupyter server: give ``datalake`` its HTTP channel now and take the shim
+    secret out of the environment, where printed ``os.environ``, ``!env`` and subprocesses would
+    show it. Called when the IPython extension loads (at kernel start)."""
+    url, secret = os.environ.get(SHIM_URL_ENV), os.environ.pop(SHIM_SECRET_ENV, None)
+    if url and secret:
+        datalake.channel = HttpChannel(url, secret)

@@ -1,0 +1,1 @@
+"""The Jupyter server extension (the shim): configuration, REST routes, the kernels' environment."""

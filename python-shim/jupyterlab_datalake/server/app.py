@@ -1,0 +1,96 @@
+"""The Jupyter server extension: configuration, the shared service, routes, kernel channel."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from traitlets import Bool, Dict, Float, List, Unicode
+
+from ..core.auth import withhold_env
+from ..core.config import resolve_config
+from ..core.service import DatalakeService
+from ..errors import ConfigError
+from .kernel_env import KernelEnvironment, shim_url
+from .routes import SECRET_SETTING, SERVICE_SETTING, handlers
+
+
+class DatalakeApp(ExtensionApp):
+    """jupyterlab-datalake: a Rucio data lake in JupyterLab."""
+
+    name = "jupyterlab_datalake"
+    load_other_extensions = True
+
+    instances = List(
+        Dict(),
+        help=(
+            "Rucio instances: objects with name, display_name, rucio_url, auth_url, ca_cert, vo, "
+            "webui_url, auth ({type: userpass|oidc|x509_proxy, ...}), site_expression, mounts, "
+            "qos_classes, default_qos, default_lifetime, max_lifetime. Empty: read "
+            "$DATALAKE_CONFIG, else DATALAKE_RUCIO_URL/DATALAKE_SITE/DATALAKE_ACCOUNT/... ."
+        ),
+    ).tag(config=True)
+    default_instance = Unicode(
+        None, allow_none=True, help="Name of the instance used when a request names none."
+    ).tag(config=True)
+    request_timeout = Float(
+        30.0, help="Deadline in seconds for each call to Rucio (then HTTP 504)."
+    ).tag(config=True)
+    kernel_channel = Bool(
+        True,
+        help=(
+            "Give kernels started by this server DATALAKE_SHIM_URL and DATALAKE_SHIM_SECRET, "
+            "and load the %datalake magics in IPython kernels through PYTHONSTARTUP."
+        ),
+    ).tag(config=True)
+
+    def initialize_settings(self) -> None:
+        try:
+            config = resolve_config(
+                list(self.instances), self.default_instance, self.request_timeout
+            )
+            service = DatalakeService(config)
+            withhold_env(
+                name
+                for instance in config.instances.values()
+                for name in (instance.auth.token_env, instance.auth.password_env)
+                if name
+            )
+            self.log.info(
+                "jupyterlab-datalake: instances %s (default %s)",
+                ", ".join(config.instances),
+                config.default_instance,
+            )
+        except ConfigError as e:
+            self.log.error("jupyterlab-datalake is not configured: %s", e)
+            service = DatalakeService.unconfigured(e)
+        self.service = service
+        self.kernel_secret = secrets.token_urlsafe(32)
+        self.kernel_env = KernelEnvironment()
+        self.settings.update({SERVICE_SETTING: service, SECRET_SETTING: self.kernel_secret})
+        if self.kernel_channel:
+            self.kernel_env.install(self.kernel_secret)
+            if self.serverapp is not None and self.serverapp.port:
+                self._set_shim_url()
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(handlers())
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        # The port is bound by now (it may have been 0 or busy at initialize time).
+        if self.kernel_channel:
+            self._set_shim_url()
+
+    def _set_shim_url(self) -> None:
+        server = self.serverapp
+        if server is None or server.sock:
+            self.log.warning("jupyterlab-datalake: kernels get no shim URL on a UNIX socket server")
+            return
+        scheme = "https" if server.certfile else "http"
+        self.kernel_env.set_url(shim_url(scheme, server.ip, server.port, server.base_url))
+
+    async def stop_extension(self) -> None:
+        await self.service.close()
+        if hasattr(self, "kernel_env"):
+            self.kernel_env.restore()

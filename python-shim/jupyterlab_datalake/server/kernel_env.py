@@ -1,0 +1,56 @@
+"""The environment kernels started by this server inherit: the shim's URL, the per-server secret
+that opens only the shim's routes, and a PYTHONSTARTUP that loads the ``%datalake`` magics.
+
+Kernels inherit the server's environment, so the variables are set in it, and restored at stop.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_server.utils import url_path_join
+
+from ..core.config import SHIM_SECRET_ENV, SHIM_URL_ENV, USER_STARTUP_ENV
+from .routes import NAMESPACE
+
+KERNEL_STARTUP = str(Path(__file__).parents[1] / "kernel" / "startup.py")
+WILDCARD_HOSTS = ("", "0.0.0.0", "::", "*", "localhost")
+
+
+def shim_url(scheme: str, ip: str, port: int, base_url: str) -> str:
+    """The shim's base URL as a kernel on this machine reaches it."""
+    host = "127.0.0.1" if ip in WILDCARD_HOSTS else ip
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{port}{url_path_join(base_url, NAMESPACE)}/"
+
+
+class KernelEnvironment:
+    """Sets the variables kernels inherit and remembers what to restore."""
+
+    def __init__(self) -> None:
+        self._saved: dict[str, str | None] = {}
+
+    def install(self, secret: str) -> None:
+        """The secret, and the startup file (the user's own PYTHONSTARTUP still runs after)."""
+        self._set(SHIM_SECRET_ENV, secret)
+        current = os.environ.get("PYTHONSTARTUP")
+        if current and current != KERNEL_STARTUP:
+            self._set(USER_STARTUP_ENV, current)
+        self._set("PYTHONSTARTUP", KERNEL_STARTUP)
+
+    def set_url(self, url: str) -> None:
+        self._set(SHIM_URL_ENV, url)
+
+    def _set(self, key: str, value: str) -> None:
+        self._saved.setdefault(key, os.environ.get(key))
+        os.environ[key] = value
+
+    def restore(self) -> None:
+        for key, value in self._saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved.clear()

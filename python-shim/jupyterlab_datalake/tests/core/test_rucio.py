@@ -1,0 +1,192 @@
+"""The Rucio client: URLs, error mapping, retries, deadlines, streaming, 401 handling."""
+
+import asyncio
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from conftest import stub_instance
+from fake_rucio import PASSWORD, FakeRucio, error
+
+from jupyterlab_datalake.core.config import parse_config
+from jupyterlab_datalake.core.did import DID
+from jupyterlab_datalake.core.rucio import RucioClient, rucio_error
+from jupyterlab_datalake.errors import DatalakeError
+
+
+def make_client(transport, **kwargs):
+    instance = parse_config([stub_instance(**kwargs)], None).instances["stub"]
+    return RucioClient(instance, timeout=kwargs.pop("timeout", 2.0), transport=transport)
+
+
+def test_url_keeps_prefix_and_quotes():
+    client = make_client(httpx.MockTransport(lambda r: httpx.Response(200)))
+    assert (
+        client.url("dids", "user.alice", "a/b c")
+        == "http://rucio.test/rucio/dids/user.alice/a%2Fb%20c"
+    )
+    assert client.url("rules", collection=True) == "http://rucio.test/rucio/rules/"
+
+
+@pytest.mark.parametrize(
+    ("status", "cls", "code", "reason", "words"),
+    [
+        (404, "DataIdentifierNotFound", 404, "DID_NOT_FOUND", "check the DID"),
+        (409, "InvalidRSEExpression", 409, "NO_ELIGIBLE_RSE", "QOS=FAST&site=HUB"),
+        (409, "InsufficientTargetRSEs", 409, "NO_ELIGIBLE_RSE", "another QoS class"),
+        (409, "InsufficientAccountLimit", 409, "QUOTA_EXCEEDED", "quota"),
+        (409, "DuplicateRule", 409, "DUPLICATE_RULE", "already exists"),
+        (401, "AccessDenied", 403, "ACCESS_DENIED", "permission"),
+        (401, "CannotAuthenticate", 502, "RUCIO_AUTH_FAILED", "check the credentials"),
+        (409, "InvalidReplicationRule", 400, "RUCIO_REFUSED", "fix it"),
+        (500, "DatabaseException", 502, "RUCIO_ERROR", "try again later"),
+    ],
+)
+def test_error_mapping(status, cls, code, reason, words):
+    err = rucio_error(
+        status,
+        cls,
+        "detail",
+        url="http://r",
+        context={"did": "demo:x", "expression": "QOS=FAST&site=HUB"},
+    )
+    assert (err.status, err.reason) == (code, reason)
+    assert words in err.message
+
+
+async def test_401_renews_once_and_retries(fake_rucio):
+    client = make_client(fake_rucio.transport())
+    await client.scopes()
+    fake_rucio.expire_tokens()
+    assert await client.scopes() == ["demo", "user.alice"]
+    auths = [c for c in fake_rucio.calls if c[1].endswith("/auth/userpass")]
+    assert len(auths) == 2
+    # A second 401 right after renewal is not retried forever.
+    fake_rucio.fail_next.append(("GET", "/scopes", lambda: error(401, "CannotAuthenticate", "x")))
+    fake_rucio.fail_next.append(("GET", "/scopes", lambda: error(401, "CannotAuthenticate", "x")))
+    with pytest.raises(DatalakeError) as info:
+        await client.scopes()
+    assert info.value.reason == "RUCIO_AUTH_FAILED"
+    await client.close()
+
+
+async def test_get_retries_on_503_but_post_does_not(fake_rucio):
+    client = make_client(fake_rucio.transport())
+    fake_rucio.fail_next.append(("GET", "/scopes", lambda: httpx.Response(503)))
+    assert await client.scopes() == ["demo", "user.alice"]
+    fake_rucio.fail_next.append(("POST", "/rules", lambda: httpx.Response(503)))
+    with pytest.raises(DatalakeError) as info:
+        await client.request("POST", "rules", collection=True, json_body={})
+    assert info.value.status == 502
+    await client.close()
+
+
+async def test_connection_errors_become_502_with_url():
+    attempts = []
+
+    def refuse(request):
+        attempts.append(request)
+        raise httpx.ConnectError("refused", request=request)
+
+    client = make_client(httpx.MockTransport(refuse))
+    client.auth._token = None
+    with pytest.raises(DatalakeError) as info:
+        await client.ping()
+    assert (
+        info.value.status == 502 and "http://rucio.test/rucio is unreachable" in info.value.message
+    )
+    await client.close()
+
+
+async def test_deadline_gives_504(fake_rucio):
+    async def slow(request):
+        if request.url.path.endswith("/auth/userpass"):
+            return fake_rucio.handle(request)
+        await asyncio.sleep(5)
+        return httpx.Response(200, json=[])
+
+    client = make_client(httpx.MockTransport(slow))
+    client.timeout = 0.2
+    with pytest.raises(DatalakeError) as info:
+        await client.scopes()
+    assert info.value.status == 504 and "0.2 s" in info.value.message
+    await client.close()
+
+
+async def test_streams_line_by_line():
+    fake = FakeRucio(big_files=3000)
+    client = make_client(fake.transport())
+    count = 0
+    async for item in client.did_files(DID("demo", "big")):
+        count += 1
+        assert item["scope"] == "demo"
+    assert count == 3000
+    await client.close()
+
+
+async def test_errors_never_echo_the_token(fake_rucio):
+    client = make_client(fake_rucio.transport())
+    token = await client.auth.token()
+    response = error(400, "InvalidObject", f"bad token {token} and {PASSWORD}")
+    fake_rucio.fail_next.append(("GET", "/scopes", lambda: response))
+    with pytest.raises(DatalakeError) as info:
+        await client.scopes()
+    for text in (info.value.message, repr(info.value), repr(client), repr(client.auth)):
+        assert token not in text and PASSWORD not in text
+    await client.close()
+
+
+HOSTILE = [
+    "..",
+    ".",
+    "...",
+    "/",
+    "a/../b",
+    "%2e%2e",
+    "%2F",
+    "?x=1",
+    "#top",
+    "données✓",
+    "a b",
+    "\\",
+]
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+async def test_hostile_segments_never_change_the_endpoint(value):
+    seen = []
+
+    def record(request):
+        seen.append(request)
+        if request.url.path.endswith("/auth/userpass"):
+            return httpx.Response(200, headers={"X-Rucio-Auth-Token": "t" * 32})
+        return httpx.Response(200, json={})
+
+    client = make_client(httpx.MockTransport(record))
+    await client.did(DID(value, value))
+    await client.rule(value)
+    await client.rse_attributes(value)
+    calls = [r for r in seen if not r.url.path.endswith("/auth/userpass")]
+    expected = [
+        ["dids", value, value],
+        ["rules", value],
+        ["rses", value, "attr", ""],
+    ]
+    for request, segments in zip(calls, expected, strict=True):
+        raw = request.url.raw_path.decode()
+        path, _, query = raw.partition("?")
+        prefix, *sent = path.split("/")[1:]
+        # The path has exactly the segments asked for, each the value itself, and nothing
+        # of the value leaked into the query.
+        assert prefix == "rucio" and [unquote(s) for s in sent] == segments, raw
+        assert all(s not in (".", "..") for s in sent), raw
+        assert "x=1" not in query
+        assert request.url.fragment == ""
+    await client.close()
+
+
+async def test_an_empty_segment_is_refused():
+    client = make_client(httpx.MockTransport(lambda r: httpx.Response(200)))
+    with pytest.raises(ValueError):
+        client.url("dids", "", "x")
+    await client.close()
