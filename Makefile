@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup build demo test lint testbed-up testbed-down testbed-reset testbed-check bench screenshots clean
+.PHONY: help setup build demo test lint testbed-up testbed-down testbed-reset testbed-scale testbed-check bench screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ testbed-down: ## stop the testbed
 
 testbed-reset: ## stop the testbed and delete its database, storage and credentials
 	bash testbed/reset.sh
+
+testbed-scale: testbed-up ## add demo:scale-1m (10 datasets x 100,000 catalogue-only files) for the 1M benchmarks; idempotent
+	bash testbed/scale.sh
 
 testbed-check: testbed-up ## acceptance: alice stages demo:lofar-obs-sb000 to QOS=FAST&site=HUB, checks, releases
 	bash testbed/check.sh

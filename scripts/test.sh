@@ -37,6 +37,9 @@ bash testbed/up.sh || echo "testbed fail" >> "$RESULTS/checks.txt"
 stop_testbed() { [ "$started_testbed" = 1 ] && bash testbed/down.sh >/dev/null 2>&1; }
 trap stop_testbed EXIT
 
+log "Testbed tests (Rucio events through the real broker, bulk data)"
+bash testbed/tests/run.sh "$RESULTS/testbed.xml" 2>&1 | tail -n 30
+
 log "pytest (unit + integration)"
 (cd python-shim && DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q -p no:cacheprovider \
   --junitxml="$RESULTS/pytest.xml" 2>&1 | tail -n 40)

@@ -14,6 +14,8 @@ import secrets
 import sys
 from pathlib import Path
 
+import broker
+
 ALICE = "alice"
 ROOT_IDENTITY = "root"
 
@@ -155,7 +157,10 @@ def main() -> None:
     root_pwd = existing_password(root_cfg) or secrets.token_urlsafe(18)
 
     (tb / "var").mkdir(parents=True, exist_ok=True)
-    write_private(tb / "etc" / "server.cfg", server_cfg(tb, db_url, root_pwd, mail_templates))
+    write_private(
+        tb / "etc" / "server.cfg",
+        server_cfg(tb, db_url, root_pwd, mail_templates) + broker.hermes_sections(tb),
+    )
     write_private(tb / "etc" / "alembic.ini", alembic_ini(db_url, migrate_repo))
     tokens = tb / "tokens"
     tokens.mkdir(mode=0o700, exist_ok=True)
