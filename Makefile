@@ -13,8 +13,7 @@ setup: ## install everything a fresh machine needs (idempotent; WITH_UI=0 skips 
 build: setup ## rebuild the frontend into the Python package
 	npm run build
 
-demo: ## set up, start the Rucio testbed and JupyterLab with the extension (Ctrl-C stops both)
-	WITH_UI=0 bash scripts/setup.sh
+demo: ## set up, start the Rucio testbed and JupyterLab with the extension on DEMO_PORT (Ctrl-C stops both)
 	bash scripts/demo.sh
 
 test: ## lint, jest, pytest (unit + testbed integration) and Chromium UI tests; last line "N passed, N failed"

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Time to the first click: `make demo` in a fresh clone (package caches warm, no virtualenv, no
+# node_modules, no testbed), until it prints the URL (JupyterLab answers and the panel's shim reaches
+# Rucio as alice); then Ctrl-C and a second `make demo` in the same clone. Not part of `make bench`
+# (it takes minutes and needs the demo and testbed ports free).
+# Usage: bench/demo_time.sh [REF]   (REF: the commit to clone, default HEAD; DEMO_PORT, TESTBED_PORT,
+# TESTBED_STOMP_PORT as for make demo).
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+ref=${1:-HEAD}
+work=$(mktemp -d)
+clone=$work/clone
+git clone -q "$src" "$clone"
+git -C "$clone" checkout -q "$(git -C "$src" rev-parse "$ref")"
+
+# demo RUN: seconds from `make demo` to its "is ready" line; leaves it stopped (Ctrl-C).
+demo() {
+    local log=$work/demo-$1.log t0 pid
+    t0=$(date +%s%N)
+    # Its own process group, so one SIGINT reaches make, JupyterLab and the scripts as Ctrl-C would.
+    setsid bash -c "cd '$clone' && exec make demo" </dev/null >"$log" 2>&1 &
+    pid=$!
+    until grep -q "is ready" "$log"; do
+        if ! kill -0 "$pid" 2>/dev/null; then
+            echo "make demo ($1) stopped before it was ready; see $log" >&2
+            exit 1
+        fi
+        sleep 0.2
+    done
+    echo "$1 run: $((($(date +%s%N) - t0) / 1000000)) ms to a usable panel (log: $log)"
+    kill -INT -- "-$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+}
+
+echo "clone of $(git -C "$clone" rev-parse --short HEAD) in $clone; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+demo first
+demo second
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg); remove $work when done"
