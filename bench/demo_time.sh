@@ -32,7 +32,8 @@ demo() {
     done
     echo "$1 run: $((($(date +%s%N) - t0) / 1000000)) ms to a usable panel (log: $log)"
     kill -TERM -- "-$pid"
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+    # Until demo.sh's trap has stopped the testbed too (its processes leave the group last).
+    while pgrep -g "$pid" >/dev/null; do sleep 0.2; done
 }
 
 echo "clone of $(git -C "$clone" rev-parse --short HEAD) in $clone; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
