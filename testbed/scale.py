@@ -4,13 +4,14 @@ For the 1M-file benchmarks (issue 15); not part of the default seed. Like demo:b
 files are catalogue-only (replicas on LAKE-SAFE, no bytes on disk), but with sizes spread from
 1 MiB to 4 GiB and checksums in Rucio's formats, derived from the name so every run makes the
 same data. Idempotent and resumable (bulk.py): a second run only checks.
-Usage: `scale.py TESTBED_DIR [--name scale-1m] [--datasets 10] [--files 100000]`, with the
-server config in RUCIO_CONFIG (testbed/scale.sh sets it).
+Usage: `scale.py TESTBED_DIR [--scope demo] [--name scale-1m] [--datasets 10] [--files 100000]`,
+with the server config in RUCIO_CONFIG (testbed/scale.sh sets it).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import sys
 import time
@@ -18,12 +19,11 @@ import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from rucio.common.exception import DataIdentifierNotFound
-from rucio.gateway import did
+from rucio.common.exception import DataIdentifierNotFound, Duplicate
+from rucio.gateway import did, scope
 
 import bulk
 
-SCOPE = "demo"
 RSE = "LAKE-SAFE"
 ISSUER = "root"
 META = {"datatype": "SIM", "project": "bench"}
@@ -49,17 +49,22 @@ def files_of(dataset: str, count: int) -> Callable[[], Iterator[bulk.File]]:
     return lambda: (file_of(f"{dataset}.f{k:06d}") for k in range(count))
 
 
-def ensure_container(name: str, datasets: list[str]) -> None:
+def ensure_scope(name: str) -> None:
+    with contextlib.suppress(Duplicate):
+        scope.add_scope(name, ISSUER, issuer=ISSUER)
+
+
+def ensure_container(in_scope: str, name: str, datasets: list[str]) -> None:
     try:
-        did.get_did(SCOPE, name)
+        did.get_did(in_scope, name)
     except DataIdentifierNotFound:
-        did.add_did(SCOPE, name, "CONTAINER", issuer=ISSUER, meta=META)
-    attached = {child["name"] for child in did.list_content(SCOPE, name)}
-    missing = [{"scope": SCOPE, "name": ds} for ds in datasets if ds not in attached]
+        did.add_did(in_scope, name, "CONTAINER", issuer=ISSUER, meta=META)
+    attached = {child["name"] for child in did.list_content(in_scope, name)}
+    missing = [{"scope": in_scope, "name": ds} for ds in datasets if ds not in attached]
     if missing:
-        did.attach_dids(SCOPE, name, {"dids": missing}, issuer=ISSUER)
-    if did.get_did(SCOPE, name)["open"]:
-        did.set_status(SCOPE, name, issuer=ISSUER, open=False)
+        did.attach_dids(in_scope, name, {"dids": missing}, issuer=ISSUER)
+    if did.get_did(in_scope, name)["open"]:
+        did.set_status(in_scope, name, issuer=ISSUER, open=False)
 
 
 def db_size(tb: Path) -> int:
@@ -70,6 +75,7 @@ def db_size(tb: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("testbed_dir", type=Path)
+    parser.add_argument("--scope", default="demo")
     parser.add_argument("--name", default="scale-1m")
     parser.add_argument("--datasets", type=int, default=10)
     parser.add_argument("--files", type=int, default=100_000)
@@ -77,12 +83,13 @@ def main() -> None:
     tb = args.testbed_dir.resolve()
 
     started, size_before = time.monotonic(), db_size(tb)
+    ensure_scope(args.scope)
     datasets = [f"{args.name}-ds{i:02d}" for i in range(args.datasets)]
     created = 0
     for index, dataset in enumerate(datasets):
         t0 = time.monotonic()
         made = bulk.register_dataset(
-            SCOPE,
+            args.scope,
             dataset,
             RSE,
             files_of(dataset, args.files),
@@ -92,11 +99,11 @@ def main() -> None:
         )
         if made:
             created += 1
-            log(f"{SCOPE}:{dataset} in {time.monotonic() - t0:.1f} s")
-    ensure_container(args.name, datasets)
+            log(f"{args.scope}:{dataset} in {time.monotonic() - t0:.1f} s")
+    ensure_container(args.scope, args.name, datasets)
     total = args.datasets * args.files
     log(
-        f"{SCOPE}:{args.name} ({args.datasets} datasets, {total:,} files) ready in "
+        f"{args.scope}:{args.name} ({args.datasets} datasets, {total:,} files) ready in "
         f"{time.monotonic() - started:.1f} s ({created} datasets created); "
         f"database {db_size(tb) / 2**20:,.0f} MiB (+{(db_size(tb) - size_before) / 2**20:,.0f} MiB)"
     )

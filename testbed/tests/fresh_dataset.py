@@ -1,6 +1,6 @@
-"""A new closed dataset of small real files on LAKE-SAFE, made by root.
+"""New closed datasets of small real files on LAKE-SAFE, made by root through the REST API.
 
-Usage: `fresh_dataset.py TESTBED_DIR NAME`.
+Usage: `fresh_dataset.py TESTBED_DIR NAME [COUNT]` makes NAME, or NAME-0 .. NAME-<COUNT-1>.
 
 A separate process because the Rucio client keeps one token file per client config, so root
 and alice cannot share a process. Prints the DID. Each test gets data nobody else staged, so
@@ -9,6 +9,7 @@ its rule needs real transfers (copies left on the hub by other tests would make 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sys
@@ -20,20 +21,20 @@ os.environ["RUCIO_CONFIG"] = str(TB / "rucio-root.cfg")
 os.environ["RUCIO_CLIENT_MODE"] = "1"
 
 from rucio.client import Client  # noqa: E402
+from rucio.common.exception import Duplicate  # noqa: E402
 
-SCOPE = "demo"
+# Test data stays out of the demo scope, which people and the UI tests browse.
+SCOPE = "tbtest"
 RSE = "LAKE-SAFE"
 SIZES = (2048, 4096, 8192)
 
 
-def main() -> None:
-    name = sys.argv[2]
-    client = Client()
+def make(client: Client, name: str) -> None:
     files = []
     for i, size in enumerate(SIZES):
         data = os.urandom(size)
         file_name = f"{name}.f{i}"
-        # lfn2pfn `identity`: the file of demo:x on an RSE is storage/<RSE>/demo/x.
+        # lfn2pfn `identity`: the file of scope:x on an RSE is storage/<RSE>/<scope>/x.
         path = TB / "storage" / RSE / SCOPE / file_name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
@@ -50,7 +51,18 @@ def main() -> None:
     client.add_dataset(SCOPE, name)
     client.attach_dids(SCOPE, name, [{"scope": SCOPE, "name": f["name"]} for f in files])
     client.close(SCOPE, name)
-    print(f"{SCOPE}:{name}")
+    print(f"{SCOPE}:{name}", flush=True)
+
+
+def main() -> None:
+    client = Client()
+    with contextlib.suppress(Duplicate):
+        client.add_scope("root", SCOPE)
+    if len(sys.argv) > 3:
+        for i in range(int(sys.argv[3])):
+            make(client, f"{sys.argv[2]}-{i}")
+    else:
+        make(client, sys.argv[2])
 
 
 if __name__ == "__main__":

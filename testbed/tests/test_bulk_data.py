@@ -58,20 +58,21 @@ def test_a_rule_on_all_of_big_100k_is_suspended_for_quota_without_transfers(alic
 def test_scale_sh_makes_a_container_of_datasets_once(alice, tb):
     name = f"scale-test-{uuid.uuid4().hex[:8]}"
     env = {**os.environ, "TESTBED_DIR": str(tb)}
-    args = ["bash", str(SCALE_SH), "--name", name, "--datasets", "3", "--files", "2500"]
+    args = ["bash", str(SCALE_SH), "--scope", "tbtest", "--name", name, "--datasets", "3"]
+    args += ["--files", "2500"]
 
     first = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
     assert "(3 datasets created)" in first
     again = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
     assert "(0 datasets created)" in again
 
-    container = alice.get_did("demo", name)
+    container = alice.get_did("tbtest", name)
     assert (container["type"], container["length"]) == ("CONTAINER", 7500)
-    children = sorted(c["name"] for c in alice.list_content("demo", name))
+    children = sorted(c["name"] for c in alice.list_content("tbtest", name))
     assert children == [f"{name}-ds00", f"{name}-ds01", f"{name}-ds02"]
-    files = list(alice.list_files("demo", f"{name}-ds02"))
+    files = list(alice.list_files("tbtest", f"{name}-ds02"))
     assert len(files) == 2500
     sizes = [f["bytes"] for f in files]
     assert 2**20 <= min(sizes) < max(sizes) <= 2**32
     assert all(f["adler32"] == adler32_of(f["name"]) for f in files)
-    assert sum(sizes) == alice.get_did("demo", f"{name}-ds02")["bytes"]
+    assert sum(sizes) == alice.get_did("tbtest", f"{name}-ds02")["bytes"]
