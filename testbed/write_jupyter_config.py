@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+import broker
+
 HUB_RSES = ("HUB-FAST", "HUB-CHEAP")
 QOS_CLASSES: dict[str, dict[str, str]] = {
     "FAST": {"description": "Low-latency disk next to the hub, for interactive analysis."},
@@ -47,6 +49,9 @@ def jupyter_config(tb: Path, url: str) -> dict[str, object]:
         "default_lifetime": 86400,
         "max_lifetime": 2592000,
     }
+    events = broker.extension_events(tb)
+    if events:
+        instance["events"] = events
     return {"DatalakeApp": {"default_instance": "testbed", "instances": [instance]}}
 
 
