@@ -179,9 +179,11 @@ class Browser:
         try:
             meta = await self.client.did_meta(did)
         except DatalakeError as e:
-            if e.status == 404:
+            # Rucio's own failure (a 5xx) on metadata it cannot list: show the rest anyway.
+            # Anything else (no such DID, an unreadable answer, a timeout) is the answer.
+            if e.reason != "RUCIO_ERROR":
                 raise
-            meta = {}  # SQLite servers cannot list JSON metadata: show the rest anyway
+            meta = {}
         result["metadata"] = {
             k: v for k, v in meta.items() if v is not None and k not in META_HIDDEN
         }

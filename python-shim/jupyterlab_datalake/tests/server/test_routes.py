@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import body
+from conftest import body, fetch_error
 from fake_rucio import PASSWORD
 from tornado.httpclient import HTTPClientError
 
@@ -30,12 +30,6 @@ ALL_ROUTES = [("GET", p, q) for p, q in GET_ROUTES] + [
     ("PATCH", f"stagings/{RULE}", {}),
     ("DELETE", f"stagings/{RULE}", {}),
 ]
-
-
-async def fetch_error(jp_fetch, *parts, **kwargs):
-    with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(*parts, **kwargs)
-    return info.value
 
 
 async def test_instances(jp_fetch, app_service):
