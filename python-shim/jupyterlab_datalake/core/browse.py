@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import DatalakeError
+from ..errors import DatalakeError, shown
 from .did import DID, parse_search
 from .listings import ListingCache, Row
 from .rucio import RucioClient
@@ -119,13 +119,15 @@ def search_filters(pattern: str, filters: object) -> str:
             if not FILTER_KEY_RE.fullmatch(key):
                 raise DatalakeError(
                     400,
-                    f"Filter key {key!r} is not valid: use a metadata name, optionally with "
+                    f"Filter key {shown(key)} is not valid: use a metadata name, optionally with "
                     ".gt .lt .gte .lte .ne.",
                     "BAD_FILTERS",
                 )
             if not isinstance(value, (str, int, float, bool)):
                 raise DatalakeError(
-                    400, f"Filter {key!r} needs a string, number or boolean value.", "BAD_FILTERS"
+                    400,
+                    f"Filter {shown(key)} needs a string, number or boolean value.",
+                    "BAD_FILTERS",
                 )
             clause[key] = value
     return repr([clause])

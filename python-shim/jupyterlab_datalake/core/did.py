@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..errors import DatalakeError
+from ..errors import DatalakeError, shown
 
 SCOPE_RE = re.compile(r"[a-zA-Z_\-.0-9]+")
 NAME_RE = re.compile(r"[/A-Za-z0-9][/A-Za-z0-9\.\-_]*")
@@ -44,7 +44,7 @@ class DID(NamedTuple):
 def _bad(text: str, why: str) -> DatalakeError:
     return DatalakeError(
         400,
-        f"{text!r} is not a valid DID: {why}. Write it as scope:name, e.g. demo:lofar-obs.",
+        f"{shown(text)} is not a valid DID: {why}. Write it as scope:name, e.g. demo:lofar-obs.",
         "BAD_DID",
     )
 

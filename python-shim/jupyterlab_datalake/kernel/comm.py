@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..errors import DatalakeError
+from ..errors import DatalakeError, shown
 from .client import Datalake, datalake
 from .names import is_bindable, not_bindable
 from .results import NotYetAvailable
@@ -43,7 +43,8 @@ class Binder:
         """The reply to one message."""
         echo = {k: data[k] for k in ("id", "name", "did") if k in data}
         if data.get("action") != "bind":
-            return {**echo, "status": "error", "message": f"Unknown action {data.get('action')!r}."}
+            unknown = f"Unknown action {shown(data.get('action'))}."
+            return {**echo, "status": "error", "message": unknown}
         name, did, instance = data.get("name"), data.get("did"), data.get("instance")
         if not is_bindable(name):
             return {**echo, "status": "error", "message": not_bindable(name)}

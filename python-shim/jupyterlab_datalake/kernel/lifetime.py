@@ -10,7 +10,7 @@ import math
 import re
 from datetime import timedelta
 
-from ..errors import DatalakeError
+from ..errors import DatalakeError, shown
 from .display import round_half_up
 
 UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -50,7 +50,7 @@ def parse_duration(value: str | float | timedelta, what: str = "lifetime") -> in
     if not 1 <= whole <= MAX_SECONDS:
         raise DatalakeError(
             400,
-            f"The {what} {value!r} is not understood: give seconds or a duration such as "
+            f"The {what} {shown(value)} is not understood: give seconds or a duration such as "
             "7d, 12h, 2d 3h or 30m.",
             "BAD_DURATION",
         )

@@ -15,6 +15,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from ..errors import shown
 from .client import Datalake, datalake
 from .lifetime import parse_duration
 from .names import DEFAULT_NAMING, NAMINGS, is_bindable, not_bindable, variable_name
@@ -69,7 +70,7 @@ class DatalakeMagics(Magics):
             return None
         handler = self._verbs().get(verb)
         if handler is None:
-            raise UsageError(f"Unknown verb {verb!r}. {USAGE}")
+            raise UsageError(f"Unknown verb {shown(verb)}. {USAGE}")
         if cell is not None and verb != "need":
             raise UsageError("Only `%%datalake need DID ...` is a cell magic; use %datalake here.")
         args = parse_argstring(handler, rest)
