@@ -501,14 +501,16 @@ class RucioClient:
         return await self._get("rules", rule_id, shape=RULE, context={"rule_id": rule_id})
 
     async def add_rule(self, body: dict[str, Any]) -> str:
-        """Create a rule (never retried: a POST that reached Rucio must not be sent twice)."""
+        """Create a rule. Sent again after a connection error (a pooled connection Rucio had
+        just closed): a second rule cannot come of it, Rucio answers DuplicateRule, which
+        ``StagingManager.stage`` reads as the existing rule."""
         dids = body.get("dids") or [{}]
         context = {
             "did": f"{dids[0].get('scope')}:{dids[0].get('name')}",
             "expression": str(body.get("rse_expression")),
         }
         response = await self.request(
-            "POST", "rules", collection=True, json_body=body, context=context
+            "POST", "rules", collection=True, json_body=body, idempotent=True, context=context
         )
         ids = self._json(response, list)
         if len(ids) != 1 or not isinstance(ids[0], str):

@@ -128,7 +128,7 @@ class VerbHandler(DatalakeHandler):
         verb = self.verbs.get(self.request.method or "")
         if verb is None:
             raise tornado.web.HTTPError(405)
-        call = getattr(self.service, verb.name)(**self._arguments(verb, path_args))
+        call = self.service.call(verb.name, self._arguments(verb, path_args))
         if verb.stream:
             await self._stream(call)
             return

@@ -368,6 +368,9 @@ class FakeService:
     async def close(self):
         self.closed = True
 
+    def call(self, verb, arguments):
+        return getattr(self, verb)(**arguments)
+
 
 async def test_in_process_channel_inside_a_running_loop():
     # Like a kernel: the caller's thread already runs an event loop.

@@ -156,7 +156,8 @@ async def test_stage_route_201_then_200(jp_fetch, app_service, fake_rucio):
     )
     assert body(patched)["expires_at"] > staging["expires_at"]
     deleted = await jp_fetch("datalake", "stagings", staging["id"], method="DELETE")
-    assert deleted.code == 204 and not fake_rucio.rules
+    assert deleted.code == 204 and not fake_rucio.live_rules()
+    assert body(await jp_fetch("datalake", "stagings"))["stagings"] == []
 
 
 async def test_unknown_qos_is_400_listing_classes(jp_fetch, app_service):
