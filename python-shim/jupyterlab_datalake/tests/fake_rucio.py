@@ -445,6 +445,7 @@ class FakeRucio:
             if "lifetime" in options:
                 expires = now + timedelta(seconds=options["lifetime"])
                 rule["expires_at"] = rfc1123(expires)
+                rule.pop("_deleted", None)  # a new lifetime keeps a soft-deleted rule
             if "comment" in options:
                 rule["comments"] = options["comment"]
             rule["updated_at"] = rfc1123(now)
