@@ -276,14 +276,32 @@ class DatalakeService:
     async def paths(
         self, did: str, qos: str | None = None, *, instance: str | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        """One dict per file: ``{"did","state","path","url","rse"}``."""
+        """One dict per file: ``{"did","state","path","url","rse"}``.
+
+        Files of a staging you released are ``RELEASED`` (Rucio may delete them any time); a
+        file list Rucio ends before the DID's file count ends with a 502, never short.
+        """
         inst = self.instance(instance)
         parsed = parse_did(did)
         expression = (
             inst.config.site_expression if qos in (None, "") else qos_expression(inst.config, qos)
         )
+        info = await inst.client.did(parsed)
+        expected = 1 if info["type"] == "FILE" else info.get("length")
+        released = await inst.staging.released(parsed)
+        count = 0
         async for entry in inst.paths.paths(parsed, expression):
+            count += 1
+            if released and entry["state"] == "AVAILABLE":
+                entry = {**entry, "state": "RELEASED"}
             yield entry
+        if expected is not None and count < expected:
+            raise DatalakeError(
+                502,
+                f"Rucio's list of the files of {parsed} ended after {count} of its {expected} "
+                "files (cut short on the way): try again; if it persists, tell the operators.",
+                "RUCIO_CUT_SHORT",
+            )
 
     async def close(self) -> None:
         instances, self._instances = list(self._instances.values()), {}

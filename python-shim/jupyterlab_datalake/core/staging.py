@@ -224,6 +224,27 @@ class StagingManager:
             or class_of_expression(self.instance, rule.get("rse_expression")) is not None
         )
 
+    def near_hub(self, expression: object) -> bool:
+        """True for an RSE expression that puts copies near the hub."""
+        return isinstance(expression, str) and (
+            class_of_expression(self.instance, expression) is not None
+            or self.instance.site_expression in expression
+        )
+
+    async def released(self, did: DID) -> bool:
+        """True when this account released its staging of ``did`` and no other rule on it keeps
+        a copy near the hub: its copies stay only until Rucio deletes them."""
+        account = await self.account()
+        released = kept = False
+        lines = self.client.did_rules(did)
+        async with contextlib.aclosing(lines):
+            async for rule in lines:
+                if is_released(rule):
+                    released = released or rule.get("account") == account
+                elif self.near_hub(rule.get("rse_expression")):
+                    kept = True
+        return released and not kept
+
     async def did_size(self, did: DID) -> tuple[int | None, int | None]:
         """(bytes, number of files) of a DID, asked once per DID."""
         if did not in self._sizes:

@@ -13,7 +13,7 @@ import threading
 from typing import Any
 
 from ..errors import DatalakeError, shown
-from .client import Datalake, datalake
+from .client import STAGE_AGAIN, Datalake, datalake
 from .names import is_bindable, not_bindable
 from .results import NotYetAvailable
 
@@ -62,7 +62,7 @@ class Binder:
         try:
             paths = self.client.paths(did, instance=instance)
         except DatalakeError as exc:
-            if exc.reason != "NOT_STAGED":
+            if exc.reason not in STAGE_AGAIN:
                 raise
         else:
             self.shell.user_ns[name] = paths

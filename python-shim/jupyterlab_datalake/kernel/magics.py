@@ -176,10 +176,15 @@ class DatalakeMagics(Magics):
     @magic_arguments(name="datalake paths")
     @argument("did", help="scope:name")
     @argument("-q", "--qos", metavar="CLASS", help="Only copies in this QoS class.")
+    @argument(
+        "--urls",
+        action="store_true",
+        help="Give the URL of files near the hub on storage this server does not mount.",
+    )
     @_common
     def _paths(self, args: Any, cell: str | None) -> Any:
         """Local paths (str) of the files near the hub: p = %datalake paths DID."""
-        return self.client.paths(args.did, qos=args.qos, instance=args.instance)
+        return self.client.paths(args.did, qos=args.qos, urls=args.urls, instance=args.instance)
 
     @magic_arguments(name="datalake extend")
     @argument("targets", nargs="+", metavar="DID|RULE")

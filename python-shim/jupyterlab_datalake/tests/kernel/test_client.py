@@ -172,6 +172,24 @@ def test_status_extend_release(lake, stub):
     assert info.value.reason == "NO_STAGING"
 
 
+def test_paths_after_a_release_say_so_and_need_stages_again(lake, stub):
+    did = "demo:lofar-obs-sb000"
+    lake.stage(did, qos="FAST").wait()
+    assert len(lake.paths(did)) == 4
+    lake.release(did)
+    # The copies are still on disk for a while: paths says they were released, never returns them
+    with pytest.raises(DatalakeError) as info:
+        lake.paths(did)
+    assert info.value.reason == "RELEASED"
+    assert info.value.message == (
+        "Your staging of demo:lofar-obs-sb000 was released: its 4 files stay near the hub only "
+        "until Rucio deletes them. To keep using them, %datalake stage demo:lofar-obs-sb000 "
+        "--qos CLASS --wait."
+    )
+    assert len(lake.need(did)[did]) == 4
+    assert [r["did"] for r in stub.rules.values()] == [did]
+
+
 def test_need_stages_only_missing(lake, stub):
     lake.stage("demo:lofar-obs-sb000").wait()
     stub.calls.clear()
@@ -275,7 +293,11 @@ def test_http_channel_routes(http):
     http.call("release", "ab" * 16)
     assert http.call("list_stagings", instance="other") == {"stagings": []}
     lake = Datalake(http)
-    assert lake.paths("demo:ds") == ["/p/1", "root://x/2"]
+    # A URL never stands where a local path is expected: it is asked for, or it is an error.
+    with pytest.raises(DatalakeError) as info:
+        lake.paths("demo:ds")
+    assert info.value.reason == "NOT_LOCAL" and "urls=True" in info.value.message
+    assert lake.paths("demo:ds", urls=True) == ["/p/1", "root://x/2"]
 
 
 def test_http_channel_errors_keep_sentence(http):

@@ -6,6 +6,7 @@ import json
 import httpx
 import pytest
 from conftest import fetch_error
+from fake_rucio import stream
 
 HTML = "<!DOCTYPE html><html><body><h1>Service Unavailable</h1></body></html>"
 FAULTS = {
@@ -62,3 +63,16 @@ async def test_a_did_of_the_wrong_shape_is_never_none_none(jp_fetch, app_service
     # Then
     assert error.code == 502
     assert b"None:None" not in error.response.body
+
+
+async def test_the_paths_route_ends_a_cut_list_with_the_error_line(
+    jp_fetch, app_service, fake_rucio
+):
+    files = [fake_rucio.dids[f] for f in fake_rucio.files_of(("demo", "lofar-obs-sb000"))]
+    fake_rucio.fail_next.append(
+        ("GET", "/dids/demo/lofar-obs-sb000/files", lambda: stream(files[:3]))
+    )
+    response = await jp_fetch("datalake", "paths", params={"did": "demo:lofar-obs-sb000"})
+    lines = [json.loads(line) for line in response.body.decode().splitlines()]
+    assert response.code == 200 and len(lines) == 4
+    assert lines[-1]["error"]["reason"] == "RUCIO_CUT_SHORT"
