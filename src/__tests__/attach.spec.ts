@@ -1,13 +1,18 @@
 import type { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 
+import { nullTranslator } from '@jupyterlab/translation';
+import { render, screen } from '@testing-library/react';
+
 import {
   addAttachment,
   ATTACHMENTS_KEY,
   readAttachments,
+  refusedAttachments,
   removeAttachment
 } from '../notebook/attach';
 import { NotebookAttachments } from '../notebook/attachments';
+import { AttachmentsItem } from '../notebook/toolbar';
 import { bindMessage } from '../notebook/kernel';
 import type { DatalakeModel } from '../model';
 import { flush } from './fakes';
@@ -80,6 +85,32 @@ describe('notebook attachments', () => {
       entry('a')
     ] as any);
     expect(readAttachments(nb).map(a => a.variable)).toEqual(['a']);
+    expect(refusedAttachments(nb).map(a => a.variable)).toEqual([
+      '__builtins__',
+      'print',
+      '_1',
+      'Out'
+    ]);
+  });
+
+  it('says in the toolbar which attachments of a shared notebook it refuses', () => {
+    const { attachments, nb } = setUpAttachments();
+    nb.setMetadata(ATTACHMENTS_KEY, [
+      { did: 'demo:lofar-obs-sb001', instance: 'testbed', variable: 'sb001' },
+      { did: 'demo:evil', instance: 'testbed', variable: '__builtins__' }
+    ] as any);
+    const item = new AttachmentsItem(attachments, nullTranslator.load('x'));
+    render(item.render()!);
+    const label = screen.getByRole('status');
+    expect(label.getAttribute('data-state')).toBe('error');
+    expect(label.textContent).toContain(
+      '1 attachment refused: bad variable name'
+    );
+    expect(label.getAttribute('title')).toContain(
+      '__builtins__ = demo:evil is not bound: the name would shadow one Python or IPython needs'
+    );
+    item.dispose();
+    attachments.dispose();
   });
 
   it('sends values, never code, to the kernel', () => {
@@ -126,34 +157,39 @@ function fakeKernel() {
   return { kernel, comms };
 }
 
+/** Attachments of a notebook with one DID attached, in a kernel that binds over its comm. */
+function setUpAttachments() {
+  const nb = fakeNotebook();
+  addAttachment(nb, {
+    did: 'demo:lofar-obs-sb001',
+    instance: 'testbed',
+    variable: 'sb001'
+  });
+  const { kernel, comms } = fakeKernel();
+  const owner = {};
+  const statusChanged = new Signal<any, string>(owner);
+  const kernelChanged = new Signal<any, any>(owner);
+  const sessionContext = {
+    statusChanged,
+    kernelChanged,
+    ready: Promise.resolve(),
+    session: { kernel }
+  };
+  const panel = { sessionContext, model: nb } as unknown as NotebookPanel;
+  const model = {
+    stagingEvent: new Signal<any, any>(owner),
+    stateChanged: new Signal<any, void>(owner),
+    instance: 'testbed',
+    settings: { variableNaming: 'short' },
+    stagings: []
+  } as unknown as DatalakeModel;
+  const attachments = new NotebookAttachments(panel, model);
+  return { attachments, comms, statusChanged, kernelChanged, kernel, nb };
+}
+
 describe('NotebookAttachments', () => {
   function setUp() {
-    const nb = fakeNotebook();
-    addAttachment(nb, {
-      did: 'demo:lofar-obs-sb001',
-      instance: 'testbed',
-      variable: 'sb001'
-    });
-    const { kernel, comms } = fakeKernel();
-    const owner = {};
-    const statusChanged = new Signal<any, string>(owner);
-    const kernelChanged = new Signal<any, any>(owner);
-    const sessionContext = {
-      statusChanged,
-      kernelChanged,
-      ready: Promise.resolve(),
-      session: { kernel }
-    };
-    const panel = { sessionContext, model: nb } as unknown as NotebookPanel;
-    const model = {
-      stagingEvent: new Signal<any, any>(owner),
-      stateChanged: new Signal<any, void>(owner),
-      instance: 'testbed',
-      settings: { variableNaming: 'short' },
-      stagings: []
-    } as unknown as DatalakeModel;
-    const attachments = new NotebookAttachments(panel, model);
-    return { attachments, comms, statusChanged, kernelChanged, kernel };
+    return setUpAttachments();
   }
 
   it('binds the attachments again after a kernel restart, over a new comm', async () => {

@@ -7,7 +7,7 @@ import { variableName } from '../names';
 import type { DatalakeModel } from '../model';
 import { isInFlight } from '../model';
 import type { IStagingEvent } from '../tokens';
-import { addAttachment, readAttachments } from './attach';
+import { addAttachment, readAttachments, refusedAttachments } from './attach';
 import type { IAttachment } from './attach';
 import { bindInKernel } from './kernel';
 
@@ -48,6 +48,11 @@ export class NotebookAttachments {
 
   get attachments(): IAttachment[] {
     return this.panel.model ? readAttachments(this.panel.model) : [];
+  }
+
+  /** Attachments whose variable a kernel may not bind: shown, never bound. */
+  get refused(): IAttachment[] {
+    return this.panel.model ? refusedAttachments(this.panel.model) : [];
   }
 
   get state(): AttachmentState {

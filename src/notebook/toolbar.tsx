@@ -30,25 +30,39 @@ export class AttachmentsItem extends ReactWidget {
   render(): JSX.Element | null {
     const trans = this._trans;
     const list = this._attachments.attachments;
-    if (list.length === 0) {
+    const refused = this._attachments.refused;
+    if (list.length === 0 && refused.length === 0) {
       return null;
     }
     const staging = this._attachments.staging.length;
     const state =
-      this._attachments.state === 'error'
+      this._attachments.state === 'error' || refused.length > 0
         ? 'error'
         : staging > 0
           ? 'staging'
           : this._attachments.state;
     const label =
-      state === 'error'
-        ? trans.__('%1 attached, not bound', list.length)
-        : state === 'staging'
-          ? trans.__('%1 attached, %2 staging', list.length, staging)
-          : trans._n('%1 DID attached', '%1 DIDs attached', list.length);
-    const details = list
-      .map(a => `${a.variable} = ${a.did} (${a.instance})`)
-      .join('\n');
+      refused.length > 0
+        ? trans._n(
+            '%1 attachment refused: bad variable name',
+            '%1 attachments refused: bad variable names',
+            refused.length
+          )
+        : state === 'error'
+          ? trans.__('%1 attached, not bound', list.length)
+          : state === 'staging'
+            ? trans.__('%1 attached, %2 staging', list.length, staging)
+            : trans._n('%1 DID attached', '%1 DIDs attached', list.length);
+    const details = [
+      ...refused.map(a =>
+        trans.__(
+          '%1 = %2 is not bound: the name would shadow one Python or IPython needs (such as list, In or __builtins__). Attach %2 again to get a valid name.',
+          a.variable,
+          a.did
+        )
+      ),
+      ...list.map(a => `${a.variable} = ${a.did} (${a.instance})`)
+    ].join('\n');
     return (
       <span
         className="jp-datalake-attachments-label"
