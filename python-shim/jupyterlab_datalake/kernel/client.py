@@ -117,7 +117,7 @@ class Datalake:
         source_qos: str | None = None,
         start_in: Duration | None = None,
         wait: bool = False,
-        timeout: float | None = None,
+        timeout: Duration | None = None,
         comment: str | None = None,
         instance: str | None = None,
     ) -> Staging:
@@ -151,20 +151,27 @@ class Datalake:
     ) -> Staging:
         """Your stagings: all of them, those of a DID, or one rule id. Refreshes the numbers."""
         if target is None:
-            return self._staging(self._mine(instance), instance)
+            answer = self.channel.call("list_stagings", instance=instance)
+            staging = self._staging(answer["stagings"], instance)
+            if answer.get("error"):
+                # Rucio did not answer in time: the shim's last list, said to be that.
+                staging.note = (
+                    f", as listed at {answer.get('listed_at')} ({answer['error']['message']})"
+                )
+            return staging
         return self._resolve(target, instance)
 
     def wait(
         self,
         target: str | Iterable[str] | Staging,
         *,
-        timeout: float | None = None,
+        timeout: Duration | None = None,
         instance: str | None = None,
     ) -> Staging:
         """Block until the stagings of a DID (or a rule id, or a handle) are complete.
 
         Shows live progress (files and bytes). Raises ``DatalakeError`` when a rule is stuck or
-        after ``timeout`` seconds; the staging itself goes on either way.
+        after ``timeout`` (seconds or "3h"; default one hour); the staging goes on either way.
         """
         return self._resolve(target, instance).wait(timeout)
 
@@ -245,7 +252,7 @@ class Datalake:
         *dids: str | Iterable[str],
         qos: str | None = None,
         lifetime: Duration | None = None,
-        timeout: float | None = None,
+        timeout: Duration | None = None,
         instance: str | None = None,
     ) -> dict[str, DidPaths]:
         """Paths of each DID, staging (and waiting for) those not yet near the hub.

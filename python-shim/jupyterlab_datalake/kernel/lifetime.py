@@ -57,6 +57,22 @@ def parse_duration(value: str | float | timedelta, what: str = "lifetime") -> in
     return whole
 
 
+def parse_timeout(value: str | float | timedelta) -> float:
+    """Seconds to wait: any positive number (``0.5``), or a duration as ``parse_duration``
+    reads it; ``DatalakeError`` (400, ``BAD_DURATION``) for NaN, infinity, zero or less."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Compared before any float(): an int of 400 digits does not fit in one.
+        if 0 < value <= MAX_SECONDS and math.isfinite(value):
+            return float(value)
+        raise DatalakeError(
+            400,
+            f"The timeout {shown(value)} is not understood: give a number of seconds above 0 "
+            "or a duration such as 30m or 2h.",
+            "BAD_DURATION",
+        )
+    return parse_duration(value, "timeout")
+
+
 def format_duration(seconds: float) -> str:
     """The two largest units from the first one not zero, zeros dropped: ``93600`` → ``1d 2h``,
     ``172800`` → ``2d``, ``45`` → ``45s``. ``parse_duration`` reads it back."""

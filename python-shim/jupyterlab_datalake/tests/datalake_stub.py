@@ -47,6 +47,7 @@ class StubChannel(Channel):
         self.step = step
         self.rules: dict[str, dict[str, Any]] = {}
         self.released: dict[str, dict[str, Any]] = {}
+        self.last_filters: dict[str, Any] | None = None
         self.calls: list[str] = []
         self.down = False
         self._ids = itertools.count(1)
@@ -90,8 +91,14 @@ class StubChannel(Channel):
         }
 
     def search(
-        self, did: str, limit: int = 100, cursor: str | None = None, **_: Any
+        self,
+        did: str,
+        limit: int = 100,
+        cursor: str | None = None,
+        filters: dict[str, Any] | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
+        self.last_filters = filters
         found = [self._did(d) for d in sorted(self.datasets) if fnmatch.fnmatchcase(d, did)]
         start = int(cursor or 0)
         page = found[start : start + limit]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -415,3 +415,34 @@ def test_extending_a_handle_costs_one_call_per_rule(lake, stub):
     staging.extend("2d")
     assert stub.calls == ["extend", "extend"]
     assert [stub.rules[r]["lifetime"] for r in staging.rule_ids] == [172800, 172800]
+
+
+@pytest.mark.parametrize("timeout", [10**400, float("nan"), float("inf"), 0, -1, "soon"])
+def test_a_timeout_that_is_no_duration_is_a_sentence(lake, timeout):
+    lake.stage("demo:lofar-obs-sb000")
+    with pytest.raises(DatalakeError) as info:
+        lake.wait("demo:lofar-obs-sb000", timeout=timeout)
+    assert info.value.reason == "BAD_DURATION" and "timeout" in info.value.message
+
+
+def test_wait_has_a_default_timeout_that_says_what_to_do(lake, stub, monkeypatch):
+    monkeypatch.setattr("jupyterlab_datalake.kernel.results.DEFAULT_WAIT", 0.05)
+    stub.step = 0
+    staging = lake.stage("demo:lofar-obs-sb000")
+    with pytest.raises(DatalakeError) as info:
+        staging.wait()
+    assert info.value.reason == "WAIT_TIMEOUT"
+    assert "--timeout" in info.value.message and "to wait longer" in info.value.message
+
+
+def test_a_stalled_staging_says_since_when(lake, stub):
+    stub.step = 0
+    staging = lake.stage("demo:lofar-obs-sb000")
+    since = datetime.now(timezone.utc) - timedelta(minutes=13, seconds=20)
+    stub.rules[staging.rule_ids[0]]["stalled_since"] = since.isoformat().replace("+00:00", "Z")
+    progress = staging.progress()
+    assert str(progress).endswith("— no file arrived for 13m 20s")
+    with pytest.raises(DatalakeError) as info:
+        staging.wait(timeout=0.05)
+    assert "no file arrived for 13m" in info.value.message
+    assert "Rucio's transfers seem stuck" in info.value.message
