@@ -446,3 +446,18 @@ def test_a_stalled_staging_says_since_when(lake, stub):
         staging.wait(timeout=0.05)
     assert "no file arrived for 13m" in info.value.message
     assert "Rucio's transfers seem stuck" in info.value.message
+
+
+def test_status_says_when_it_is_the_last_list_rucio_gave(lake, stub, monkeypatch):
+    lake.stage("demo:lofar-obs-sb000")
+    listed = stub.list_stagings()
+    late = {"message": "Rucio has not answered for 2 s.", "reason": "RUCIO_TIMEOUT"}
+    monkeypatch.setattr(
+        stub,
+        "list_stagings",
+        lambda **_: {**listed, "listed_at": "2026-01-01T10:00:00Z", "error": late},
+    )
+    caption = lake.status()._table()[0]
+    assert caption == (
+        "Stagings (1), as listed at 2026-01-01T10:00:00Z (Rucio has not answered for 2 s.)"
+    )
