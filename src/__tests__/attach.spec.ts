@@ -17,6 +17,14 @@ import { bindMessage } from '../notebook/kernel';
 import type { DatalakeModel } from '../model';
 import { flush } from './fakes';
 
+/** Let promises and the retry timers run (with jest's fake timers on). */
+async function flushWithTimers(): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    await Promise.resolve();
+    await jest.advanceTimersByTimeAsync(1000);
+  }
+}
+
 function fakeNotebook(): INotebookModel {
   const metadata: Record<string, any> = {};
   return {
@@ -129,9 +137,24 @@ describe('notebook attachments', () => {
  * A kernel that loads the extension and answers on the `datalake` comm, recording the
  * variables bound through each comm it opened.
  */
-function fakeKernel() {
-  const comms: { target: string; bound: string[]; isDisposed: boolean }[] = [];
+function fakeKernel(
+  answer: (
+    name: string,
+    call: number
+  ) => { status: string; [key: string]: unknown } = () => ({
+    status: 'ok',
+    state: 'AVAILABLE'
+  })
+) {
+  const comms: {
+    target: string;
+    bound: string[];
+    isDisposed: boolean;
+    onMsg?: (msg: any) => void;
+  }[] = [];
+  let calls = 0;
   const kernel = {
+    status: 'idle',
     requestExecute: jest.fn(() => ({
       done: Promise.resolve({ content: { status: 'ok' } })
     })),
@@ -140,9 +163,14 @@ function fakeKernel() {
         target,
         bound: [] as string[],
         isDisposed: false,
+        onMsg: undefined as ((msg: any) => void) | undefined,
         open: () => ({ done: Promise.resolve() }),
         send: (msg: { name: string }) => {
-          comm.bound.push(msg.name);
+          const reply = { name: msg.name, ...answer(msg.name, ++calls) };
+          if (reply.status === 'ok') {
+            comm.bound.push(msg.name);
+          }
+          comm.onMsg?.({ content: { data: reply } });
           return { done: Promise.resolve() };
         },
         close: () => undefined,
@@ -158,14 +186,14 @@ function fakeKernel() {
 }
 
 /** Attachments of a notebook with one DID attached, in a kernel that binds over its comm. */
-function setUpAttachments() {
+function setUpAttachments(answer?: Parameters<typeof fakeKernel>[0]) {
   const nb = fakeNotebook();
   addAttachment(nb, {
     did: 'demo:lofar-obs-sb001',
     instance: 'testbed',
     variable: 'sb001'
   });
-  const { kernel, comms } = fakeKernel();
+  const { kernel, comms } = fakeKernel(answer);
   const owner = {};
   const statusChanged = new Signal<any, string>(owner);
   const kernelChanged = new Signal<any, any>(owner);
@@ -191,6 +219,82 @@ describe('NotebookAttachments', () => {
   function setUp() {
     return setUpAttachments();
   }
+
+  /** What a restart emits (see the first test), up to the new process's first idle. */
+  function restart(
+    statusChanged: Signal<any, string>,
+    kernelChanged: Signal<any, any>,
+    kernel: unknown
+  ) {
+    statusChanged.emit('restarting');
+    statusChanged.emit('unknown');
+    kernelChanged.emit({ name: 'kernel', oldValue: kernel, newValue: kernel });
+    statusChanged.emit('starting');
+    statusChanged.emit('busy');
+    statusChanged.emit('idle');
+  }
+
+  it('tries a bind again when the kernel answers it could not bind (the lake was slow)', async () => {
+    // The first bind after the restart meets a data lake that did not answer in time.
+    const { attachments, comms, statusChanged, kernelChanged, kernel } =
+      setUpAttachments((_, call) =>
+        call === 2
+          ? {
+              status: 'error',
+              message: 'The data lake did not answer within 30 s.'
+            }
+          : { status: 'ok', state: 'AVAILABLE' }
+      );
+    await flush(20);
+    expect(comms[0].bound).toEqual(['sb001']);
+    jest.useFakeTimers();
+    restart(statusChanged, kernelChanged, kernel);
+    await flushWithTimers();
+    expect(comms[1].bound).toEqual([]);
+    expect(comms[2].bound).toEqual(['sb001']);
+    expect(attachments.state).toBe('bound');
+    jest.useRealTimers();
+    attachments.dispose();
+  });
+
+  it('never says bound when the kernel did not answer for a variable', async () => {
+    const { attachments, comms } = setUpAttachments(() => ({
+      status: 'error',
+      message: 'Rucio at http://r is unreachable (ConnectError).'
+    }));
+    jest.useFakeTimers();
+    await flushWithTimers();
+    expect(comms).toHaveLength(3); // tried three times, then the error stays shown
+    expect(attachments.state).toBe('error');
+    expect(attachments.error).toBe(
+      'Rucio at http://r is unreachable (ConnectError).'
+    );
+    jest.useRealTimers();
+    attachments.dispose();
+  });
+
+  it('binds the process that started while a bind for the previous one ran', async () => {
+    const { attachments, comms, statusChanged, kernelChanged, kernel } =
+      setUp();
+    await flush(20);
+    // A bind is under way when the kernel restarts again; its new process is idle before the
+    // bind returns (its messages went to the old process).
+    let release: () => void = () => undefined;
+    kernel.requestExecute.mockImplementationOnce(() => ({
+      done: new Promise(resolve => {
+        release = () => resolve({ content: { status: 'ok' } });
+      })
+    }));
+    restart(statusChanged, kernelChanged, kernel);
+    await flush(5);
+    restart(statusChanged, kernelChanged, kernel);
+    release();
+    await flush(20);
+    expect(comms[comms.length - 1].bound).toEqual(['sb001']);
+    expect(comms).toHaveLength(3);
+    expect(attachments.state).toBe('bound');
+    attachments.dispose();
+  });
 
   it('binds the attachments again after a kernel restart, over a new comm', async () => {
     const { attachments, comms, statusChanged, kernelChanged, kernel } =

@@ -13,6 +13,10 @@ import { bindInKernel } from './kernel';
 
 export type AttachmentState = 'unbound' | 'binding' | 'bound' | 'error';
 
+/** Tries of a bind in one kernel process, and the pause before the next (times the try). */
+const BIND_ATTEMPTS = 3;
+const RETRY_MS = 1000;
+
 /** Kernel statuses after which variables are gone and must be bound again. */
 const FRESH_KERNEL: ReadonlyArray<string> = [
   'starting',
@@ -34,11 +38,11 @@ export class NotebookAttachments {
     session.kernelChanged.connect(this._onKernelChanged, this);
     _model.stagingEvent.connect(this._onStagingEvent, this);
     _model.stateChanged.connect(this._emit, this);
-    // A kernel already running when the notebook opens; a starting one binds on its first idle.
+    // A kernel already running when the notebook opens is a process this view has not bound
+    // yet; a starting one's first idle finds the bind under way, so it runs once.
     void session.ready.then(() => {
-      if (!this._fresh) {
-        void this.bindAll();
-      }
+      this._fresh = true;
+      void this._bindFresh();
     });
   }
 
@@ -88,8 +92,8 @@ export class NotebookAttachments {
     return attachment;
   }
 
-  /** Bind every attachment in the current kernel. */
-  bindAll(): Promise<void> {
+  /** Bind every attachment in the current kernel; true once the kernel says it did. */
+  bindAll(): Promise<boolean> {
     return this._bind(this.attachments);
   }
 
@@ -101,37 +105,84 @@ export class NotebookAttachments {
     Signal.clearData(this); // also every connection made with this as receiver
   }
 
-  private async _bind(attachments: IAttachment[]): Promise<void> {
+  /**
+   * Bind `attachments`; true when the kernel answered that it bound every one of them (a
+   * variable it did not answer for, or answered with an error, is not bound).
+   */
+  private async _bind(attachments: IAttachment[]): Promise<boolean> {
     const kernel = this.panel.sessionContext.session?.kernel;
     if (!kernel || attachments.length === 0 || this._disposed) {
-      return;
+      return true;
     }
     this._state = 'binding';
     this._emit();
+    let bound = false;
     try {
-      await bindInKernel(kernel, attachments);
-      this._state = 'bound';
-      this._error = null;
+      const replies = await bindInKernel(kernel, attachments);
+      const refused = replies.find(r => r.status === 'error');
+      const answered = new Set(
+        replies.filter(r => r.status === 'ok').map(r => r.name)
+      );
+      bound = attachments.every(a => answered.has(a.variable));
+      this._state = bound ? 'bound' : 'error';
+      this._error = bound
+        ? null
+        : (refused?.message ?? 'The kernel did not answer for every variable.');
     } catch (error) {
       this._state = 'error';
       this._error = error instanceof Error ? error.message : String(error);
     }
     this._emit();
+    return bound;
+  }
+
+  /**
+   * Bind everything in a fresh kernel process until it says it did. A bind can meet another
+   * restart (its messages die with the old process), or a kernel that cannot reach the data
+   * lake for a moment: the new process is bound on its own, a failed bind is tried again a
+   * few times. The idle that started the process may come while a bind runs: then the
+   * running one goes on with it.
+   */
+  private async _bindFresh(): Promise<void> {
+    if (this._binding) {
+      return;
+    }
+    this._binding = true;
+    let attempts = 0;
+    while (this._fresh && !this._disposed && attempts < BIND_ATTEMPTS) {
+      const generation = this._generation;
+      const bound = await this._bind(this.attachments);
+      if (generation !== this._generation) {
+        attempts = 0; // another process meanwhile: it needs its own bind, once it is idle
+        if (this.panel.sessionContext.session?.kernel?.status !== 'idle') {
+          break;
+        }
+      } else if (bound || ++attempts === BIND_ATTEMPTS) {
+        this._fresh = false; // bound, or the error stays shown in the toolbar
+      } else {
+        await new Promise(resolve => setTimeout(resolve, attempts * RETRY_MS));
+      }
+    }
+    this._binding = false;
   }
 
   private _onStatus(session: ISessionContext, status: string): void {
     if (FRESH_KERNEL.includes(status)) {
-      this._fresh = true;
+      this._freshProcess();
       this._state = 'unbound';
       this._emit();
     } else if (status === 'idle' && this._fresh) {
-      this._fresh = false;
-      void this.bindAll();
+      void this._bindFresh();
     }
   }
 
   private _onKernelChanged(): void {
+    this._freshProcess();
+  }
+
+  private _freshProcess(): void {
     this._fresh = true;
+    this._generation++;
   }
 
   private _onStagingEvent(_: DatalakeModel, event: IStagingEvent): void {
@@ -152,7 +203,11 @@ export class NotebookAttachments {
 
   private _state: AttachmentState = 'unbound';
   private _error: string | null = null;
+  /** A kernel process not bound yet (set at start and restart, cleared once it is bound). */
   private _fresh = false;
+  /** Counts kernel processes, so a bind knows whether its process is still the one. */
+  private _generation = 0;
+  private _binding = false;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
 }

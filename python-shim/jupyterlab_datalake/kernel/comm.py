@@ -9,6 +9,7 @@ complete. Each message gets one reply: ``{"status": "ok", "state": ...}`` or
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
@@ -16,6 +17,8 @@ from ..errors import DatalakeError, shown
 from .client import STAGE_AGAIN, Datalake, datalake
 from .names import is_bindable, not_bindable
 from .results import NotYetAvailable
+
+log = logging.getLogger(__name__)
 
 TARGET = "datalake"
 
@@ -56,6 +59,10 @@ class Binder:
             return {**echo, "status": "ok", **self.bind(name, did, instance, comm)}
         except DatalakeError as exc:
             return {**echo, "status": "error", "message": exc.message, "reason": exc.reason}
+        except Exception as exc:  # a message is always answered: the frontend waits for it
+            log.exception("datalake: binding %s to %s failed", name, did)
+            message = f"Binding {name} failed in the kernel ({type(exc).__name__}); try again."
+            return {**echo, "status": "error", "message": message, "reason": "KERNEL_ERROR"}
 
     def bind(self, name: str, did: str, instance: str | None, comm: Any = None) -> dict[str, Any]:
         """Bind ``name`` now; returns ``state`` (``AVAILABLE``, ``STAGING`` or ``NOT_STAGED``)."""
