@@ -83,6 +83,10 @@ export interface IStaging {
   expires_at: string | null;
   created_at: string | null;
   error: string | null;
+  /** A rule of this account made with the Rucio client or WebUI: shown, not changed here. */
+  outside: boolean;
+  /** When Rucio last saw a file arrive, if that is long ago (ISO 8601); else null. */
+  stalled_since: string | null;
   webui_url: string | null;
 }
 

@@ -6,6 +6,7 @@ import { DatalakeModel } from '../model';
 import { didMimeData, JUPYTER_CELL_MIME } from '../notebook/drop';
 import { progressPercent } from '../staging';
 import { StageForm } from '../widgets/stageform';
+import { StagingsSection } from '../widgets/stagings';
 import { TreeView } from '../widgets/tree';
 import { did, fakeAPI, flush, pagesOf, staging } from './fakes';
 
@@ -169,5 +170,40 @@ describe('staging progress and drag payload', () => {
       })
     ]);
     expect(mime.getData('text/plain')).toBe('demo:lofar-obs-sb001');
+  });
+});
+
+describe('StagingsSection', () => {
+  it('shows a rule made outside JupyterLab read-only, and how long a staging has not moved', async () => {
+    const thirteenMinutesAgo = new Date(Date.now() - 13 * 60_000).toISOString();
+    const model = new DatalakeModel(
+      fakeAPI({
+        stagings: jest.fn(async () => [
+          staging({ id: 'r1', did: 'demo:cli', outside: true }),
+          staging({
+            id: 'r2',
+            did: 'demo:slow',
+            stalled_since: thirteenMinutesAgo
+          })
+        ])
+      }),
+      {}
+    );
+    await model.refreshStagings();
+    const section = new StagingsSection(model, trans);
+    render(section.render());
+    expect(
+      screen.getByText(
+        'Made outside JupyterLab (Rucio client or WebUI): extend or release it there.'
+      )
+    ).toBeTruthy();
+    expect(screen.queryByLabelText('Extend staging of demo:cli')).toBeNull();
+    expect(screen.queryByLabelText('Release staging of demo:cli')).toBeNull();
+    expect(screen.getByLabelText('Release staging of demo:slow')).toBeTruthy();
+    expect(
+      screen.getByText('No file arrived for 13m: the transfers may be stuck.')
+    ).toBeTruthy();
+    section.dispose();
+    model.dispose();
   });
 });

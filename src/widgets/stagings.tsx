@@ -17,6 +17,8 @@ function StagingItem(props: {
   const { staging: s, model, trans } = props;
   const percent = progressPercent(s);
   const left = secondsUntil(s.expires_at);
+  const since = secondsUntil(s.stalled_since);
+  const stalled = since === null || s.state === 'OK' ? null : -since;
   const release = async () => {
     const answer = await showDialog({
       title: trans.__('Release staging'),
@@ -92,29 +94,51 @@ function StagingItem(props: {
           {s.error}
         </p>
       )}
-      <div className="jp-datalake-staging-actions">
-        <button
-          type="button"
-          className="jp-datalake-link"
-          aria-label={trans.__('Extend staging of %1', s.did)}
-          title={trans.__(
-            'Keep it %1 more from now',
-            formatDuration(model.settings.defaultLifetime)
+      {stalled !== null && (
+        <p className="jp-datalake-staging-reason" role="note">
+          {trans.__(
+            'No file arrived for %1: the transfers may be stuck.',
+            formatDuration(stalled)
           )}
-          disabled={model.busy}
-          onClick={() => void model.extend(s.id)}
+        </p>
+      )}
+      {s.outside && (
+        <p
+          className="jp-datalake-muted jp-datalake-staging-outside"
+          role="note"
         >
-          {trans.__('Extend')}
-        </button>
-        <button
-          type="button"
-          className="jp-datalake-link"
-          aria-label={trans.__('Release staging of %1', s.did)}
-          disabled={model.busy}
-          onClick={() => void release()}
-        >
-          {trans.__('Release')}
-        </button>
+          {trans.__(
+            'Made outside JupyterLab (Rucio client or WebUI): extend or release it there.'
+          )}
+        </p>
+      )}
+      <div className="jp-datalake-staging-actions">
+        {!s.outside && (
+          <>
+            <button
+              type="button"
+              className="jp-datalake-link"
+              aria-label={trans.__('Extend staging of %1', s.did)}
+              title={trans.__(
+                'Keep it %1 more from now',
+                formatDuration(model.settings.defaultLifetime)
+              )}
+              disabled={model.busy}
+              onClick={() => void model.extend(s.id)}
+            >
+              {trans.__('Extend')}
+            </button>
+            <button
+              type="button"
+              className="jp-datalake-link"
+              aria-label={trans.__('Release staging of %1', s.did)}
+              disabled={model.busy}
+              onClick={() => void release()}
+            >
+              {trans.__('Release')}
+            </button>
+          </>
+        )}
         {s.webui_url && (
           <a
             className="jp-datalake-link"
