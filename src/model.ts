@@ -2,6 +2,7 @@ import { Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
+import { StaleStagingsError } from './api';
 import { secondsUntil } from './format';
 import { DEFAULT_NAMING } from './names';
 import type { VariableNaming } from './names';
@@ -443,6 +444,9 @@ export class DatalakeModel implements IDatalakeModel {
     } catch (error) {
       if (instance !== this._instance) {
         return;
+      }
+      if (error instanceof StaleStagingsError) {
+        this._applyStagings(error.stagings); // the last list, shown with the error
       }
       this._stagingsError = toDatalakeError(error);
       this._emit();

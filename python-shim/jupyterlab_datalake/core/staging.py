@@ -333,10 +333,7 @@ class StagingManager:
                 done, _ = await asyncio.wait({listing}, timeout=patience)
                 if not done:
                     error = DatalakeError(
-                        504,
-                        f"Rucio has not answered for {patience:g} s; this is the list as it "
-                        "was at listed_at.",
-                        "RUCIO_TIMEOUT",
+                        504, f"Rucio has not answered for {patience:g} s.", "RUCIO_TIMEOUT"
                     )
                 elif listing.exception() is not None:
                     failure = listing.exception()
@@ -351,7 +348,16 @@ class StagingManager:
                 reverse=True,
             ),
             "listed_at": iso(self._listed_when),
-            "error": error.to_json() if error else None,
+            "error": self._late_list(error) if error else None,
+        }
+
+    def _late_list(self, error: DatalakeError) -> dict[str, Any]:
+        """The error that kept the list old, saying how old the list is."""
+        when = self._listed_when.strftime("%H:%M:%S UTC") if self._listed_when else "?"
+        return {
+            "message": f"{error.message} This is the list as Rucio gave it at {when}.",
+            "reason": error.reason,
+            "status": error.status,
         }
 
     async def _relist(self) -> None:

@@ -155,9 +155,7 @@ class Datalake:
             staging = self._staging(answer["stagings"], instance)
             if answer.get("error"):
                 # Rucio did not answer in time: the shim's last list, said to be that.
-                staging.note = (
-                    f", as listed at {answer.get('listed_at')} ({answer['error']['message']})"
-                )
+                staging.note = f" — {answer['error']['message']}"
             return staging
         return self._resolve(target, instance)
 

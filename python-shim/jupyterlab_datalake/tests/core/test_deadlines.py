@@ -108,5 +108,8 @@ async def test_with_rucio_frozen_the_last_list_is_served_with_its_age(quick, fak
     for answer in answers:
         assert [s["id"] for s in answer["stagings"]] == [s["id"] for s in first["stagings"]]
         assert answer["listed_at"] == first["listed_at"]
-        assert answer["error"]["reason"] == "RUCIO_TIMEOUT"
+        assert (answer["error"]["reason"], answer["error"]["status"]) == ("RUCIO_TIMEOUT", 504)
+        assert answer["error"]["message"].endswith(
+            f"This is the list as Rucio gave it at {first['listed_at'][11:19]} UTC."
+        )
     assert fake_rucio.calls.count(("GET", "/rucio/rules/")) == 2

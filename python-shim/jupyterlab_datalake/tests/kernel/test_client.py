@@ -451,7 +451,11 @@ def test_a_stalled_staging_says_since_when(lake, stub):
 def test_status_says_when_it_is_the_last_list_rucio_gave(lake, stub, monkeypatch):
     lake.stage("demo:lofar-obs-sb000")
     listed = stub.list_stagings()
-    late = {"message": "Rucio has not answered for 2 s.", "reason": "RUCIO_TIMEOUT"}
+    late = {
+        "message": "Rucio has not answered for 2 s. This is the list as Rucio gave it at "
+        "10:00:00 UTC.",
+        "reason": "RUCIO_TIMEOUT",
+    }
     monkeypatch.setattr(
         stub,
         "list_stagings",
@@ -459,5 +463,6 @@ def test_status_says_when_it_is_the_last_list_rucio_gave(lake, stub, monkeypatch
     )
     caption = lake.status()._table()[0]
     assert caption == (
-        "Stagings (1), as listed at 2026-01-01T10:00:00Z (Rucio has not answered for 2 s.)"
+        "Stagings (1) — Rucio has not answered for 2 s. This is the list as Rucio gave it at "
+        "10:00:00 UTC."
     )
