@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Idempotent set-up of everything `make demo` and `make test` need on a fresh Debian machine.
 # Each step is skipped when its stamp (a hash of the files that drive it) is current, so a second run
-# takes seconds. WITH_UI=0 skips Chromium and the ui-tests packages.
+# takes seconds. WITH_UI=0 skips Chromium and the ui-tests packages; WITH_HUB=0 skips JupyterHub and
+# configurable-http-proxy (make hub-demo and the hub tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 STAMPS=$ROOT/.stamps
 mkdir -p "$STAMPS"
 WITH_UI=${WITH_UI:-1}
+WITH_HUB=${WITH_HUB:-1}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 stamp_ok() { [ -f "$STAMPS/$1" ] && [ "$(cat "$STAMPS/$1")" = "$2" ]; }
@@ -18,6 +20,14 @@ if [ "$WITH_UI" != 0 ] && [ ! -x /usr/bin/chromium ]; then
   log "Installing Debian's Chromium for the UI tests"
   as_root apt-get update -q
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
+fi
+
+# Debian's ActiveMQ (brings OpenJDK) for the testbed's Rucio events. Optional: without it the
+# testbed runs with events off and says so.
+if [ "${WITH_EVENTS:-1}" != 0 ] && [ ! -f /usr/share/activemq/bin/activemq.jar ]; then
+  log "Installing Debian's ActiveMQ for the testbed's events"
+  { as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q activemq; } \
+    || echo "ActiveMQ could not be installed: the testbed will run with events off" >&2
 fi
 
 command -v node >/dev/null || { echo "Node.js (>= 20) and npm are required: apt-get install nodejs npm" >&2; exit 1; }
@@ -34,6 +44,11 @@ h=$(hash_of python-shim/pyproject.toml scripts/setup.sh)
 if ! stamp_ok venv "$h" || [ ! -x .venv/bin/python ]; then
   log "Python virtualenv .venv (JupyterLab 4.6.4 + the shim, editable)"
   [ -x .venv/bin/python ] || python3 -m venv .venv
+  # The editable install writes the labextension's shared data (install.json) through the link made
+  # below into the build output, which the wheel then carries twice: drop the link, it comes back.
+  if [ -L .venv/share/jupyter/labextensions/jupyterlab-datalake ]; then
+    rm .venv/share/jupyter/labextensions/jupyterlab-datalake
+  fi
   .venv/bin/pip install -q 'jupyterlab==4.6.4' 'hatchling>=1.5' 'hatch-nodejs-version>=0.3.2' \
     'hatch-jupyter-builder>=0.5' 'jupyter-builder>=1.2,<2' editables
   # Build hooks run in this venv (no isolation): hatchling and the builders are installed above.
@@ -46,6 +61,16 @@ if ! stamp_ok build "$h" || [ ! -f python-shim/jupyterlab_datalake/labextension/
   log "Building the labextension"
   PATH=$ROOT/.venv/bin:$PATH npm run build
   echo "$h" > "$STAMPS/build"
+fi
+
+if [ "$WITH_HUB" != 0 ]; then
+  h=$(hash_of testbed/hub/requirements.txt testbed/hub/package.json testbed/hub/package-lock.json)
+  if ! stamp_ok hub "$h" || [ ! -x .venv/bin/jupyterhub ] || [ ! -d testbed/hub/node_modules ]; then
+    log "JupyterHub into .venv and configurable-http-proxy (testbed/hub, pinned)"
+    .venv/bin/pip install -q -r testbed/hub/requirements.txt
+    (cd testbed/hub && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$h" > "$STAMPS/hub"
+  fi
 fi
 
 # Point the virtualenv's labextension directory at the build output (what `jupyter labextension develop` does).

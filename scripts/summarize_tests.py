@@ -21,8 +21,8 @@ def jest(results: Path) -> tuple[int, int]:
     return report["numPassedTests"], failed
 
 
-def pytest(results: Path) -> tuple[int, int]:
-    suites = ET.parse(results / "pytest.xml").getroot()
+def junit(path: Path) -> tuple[int, int]:
+    suites = ET.parse(path).getroot()
     passed = failed = 0
     for suite in suites.iter("testsuite"):
         tests, skipped = int(suite.get("tests", 0)), int(suite.get("skipped", 0))
@@ -30,6 +30,15 @@ def pytest(results: Path) -> tuple[int, int]:
         passed += tests - skipped - bad
         failed += bad
     return passed, failed
+
+
+def pytest(results: Path) -> tuple[int, int]:
+    return junit(results / "pytest.xml")
+
+
+def testbed(results: Path) -> tuple[int, int]:
+    parts = [junit(results / f"testbed-{part}.xml") for part in ("identity", "events")]
+    return sum(p for p, _ in parts), sum(f for _, f in parts)
 
 
 def playwright(results: Path) -> tuple[int, int]:
@@ -40,7 +49,7 @@ def playwright(results: Path) -> tuple[int, int]:
 def main() -> int:
     results = Path(sys.argv[1])
     total_passed = total_failed = 0
-    for stage in (lint, jest, pytest, playwright):
+    for stage in (lint, jest, pytest, testbed, playwright):
         try:
             passed, failed = stage(results)
         except (OSError, ValueError, KeyError, ET.ParseError) as error:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: lint, Jest, pytest (unit + integration against the real testbed) and Playwright in Debian's
+# `make test`: lint, Jest, pytest (unit + integration against the real testbed), the testbed's own tests (OIDC
+# issuer, X.509 endpoint, JupyterHub, broker events: testbed/tests) and Playwright in Debian's
 # Chromium against a real JupyterLab. Starts the testbed itself (and stops it again if it started it).
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed".
 set -uo pipefail
@@ -37,9 +38,16 @@ bash testbed/up.sh || echo "testbed fail" >> "$RESULTS/checks.txt"
 stop_testbed() { [ "$started_testbed" = 1 ] && bash testbed/down.sh >/dev/null 2>&1; }
 trap stop_testbed EXIT
 
+log "Testbed tests (Rucio events through the real broker, bulk data)"
+bash testbed/tests/events/run.sh "$RESULTS/testbed-events.xml" 2>&1 | tail -n 30
+
 log "pytest (unit + integration)"
 (cd python-shim && DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q -p no:cacheprovider \
   --junitxml="$RESULTS/pytest.xml" 2>&1 | tail -n 40)
+
+log "Testbed tests (OIDC issuer and Rucio, X.509 endpoint, JupyterHub)"
+(DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q testbed/tests/identity --junitxml="$RESULTS/testbed-identity.xml" 2>&1 \
+  | tail -n 30)
 
 log "Playwright (Chromium) UI tests"
 (cd ui-tests && CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/playwright.json" \

@@ -14,6 +14,9 @@ import secrets
 import sys
 from pathlib import Path
 
+import broker
+import oidc_config
+
 ALICE = "alice"
 ROOT_IDENTITY = "root"
 
@@ -155,7 +158,13 @@ def main() -> None:
     root_pwd = existing_password(root_cfg) or secrets.token_urlsafe(18)
 
     (tb / "var").mkdir(parents=True, exist_ok=True)
-    write_private(tb / "etc" / "server.cfg", server_cfg(tb, db_url, root_pwd, mail_templates))
+    # [oidc]: Rucio validates the issuer's tokens (oidc_config.py); hermes → ActiveMQ (broker.py).
+    oidc = oidc_config.rucio_oidc(tb)
+    server_text = (
+        server_cfg(tb, db_url, root_pwd, mail_templates) + oidc.section + broker.hermes_sections(tb)
+    )
+    write_private(tb / "etc" / "server.cfg", server_text)
+    write_private(oidc.idpsecrets_path, oidc.idpsecrets)
     write_private(tb / "etc" / "alembic.ini", alembic_ini(db_url, migrate_repo))
     tokens = tb / "tokens"
     tokens.mkdir(mode=0o700, exist_ok=True)

@@ -6,8 +6,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 lock_testbed
 stop_pid daemons
+stop_pid broker
 stop_pid server
+stop_pid x509
+stop_pid oidc
 rm -rf "$VAR" "$TESTBED_DIR/storage" "$ETC" "$LOG" "$RUN"
+# The CA, certificates and proxy, the issuer's key and client secrets, the hub's state.
+rm -rf "$TESTBED_DIR/pki" "$TESTBED_DIR/x509" "$TESTBED_DIR/oidc" "$TESTBED_DIR/hub"
+rm -f "$TESTBED_DIR/hub-users.json"
 rm -rf "$TESTBED_DIR/tokens"
 rm -f "$TESTBED_DIR/rucio.cfg" "$TESTBED_DIR/rucio-root.cfg" \
     "$TESTBED_DIR/jupyter_server_config.json" "$TESTBED_DIR/env"

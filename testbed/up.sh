@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Start the local Rucio testbed (idempotent): venv, config, DB, API server, seed, daemons.
-# Env: TESTBED_PORT (default 8480), TESTBED_DIR (default <repo>/.testbed).
+# Env: TESTBED_PORT (default 8480), TESTBED_DIR (default <repo>/.testbed),
+# TESTBED_STOMP_PORT (default 61613), TESTBED_EVENTS=0 (no broker); identity.sh lists more.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/identity.sh"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # since_ms T0: seconds elapsed since T0 (ms), one decimal.
@@ -38,9 +40,18 @@ if ! "$VENV/bin/python" -c 'import rucio, gunicorn' >/dev/null 2>&1; then
 fi
 PY="$VENV/bin/python"
 
+# 1b. Message broker for Rucio's events (broker.sh): started now, it listens a few seconds later.
+source "$TESTBED_SRC/broker.sh"
+broker_start
+
 # 2. Configuration (keeps existing passwords; rewrites paths and port).
 "$PY" "$TESTBED_SRC/genconfig.py" "$TESTBED_DIR" "$TESTBED_PORT"
 server_env
+trust_testbed_ca
+
+# 2b. The testbed CA and the OIDC issuer whose tokens Rucio validates (identity.sh).
+ensure_pki
+start_issuer
 
 # 3. Database: bootstrap schema, VO and root on first run.
 if [ ! -s "$VAR/rucio.db" ]; then
@@ -91,8 +102,13 @@ if [ ! -e "$VAR/seeded" ]; then
     echo "seeded in $(since_ms "$t_seed") s" >"$VAR/seeded"
 fi
 
-# 6. Extension config and env file for scripts.
+# 6. Extension config (with the broker as `events` once it listens) and env file for scripts.
+broker_wait
 "$PY" "$TESTBED_SRC/write_jupyter_config.py" "$TESTBED_DIR" "$TESTBED_PORT"
+
+# 6b. bob, the OIDC and X.509 identities, and the TLS-serving X.509 endpoint (identity.sh).
+seed_identities
+start_x509_server
 
 # 7. Daemon loop (judge, conveyor with the local copy tool, reaper).
 if ! cmdline_has "$RUN/daemons.pid" daemons.py; then
@@ -110,3 +126,5 @@ fi
 
 echo "testbed: up in $(since_ms "$t_start") s: $TESTBED_URL (account alice, client config $TESTBED_DIR/rucio.cfg)"
 echo "testbed: extension config $TESTBED_DIR/jupyter_server_config.json; logs in $LOG"
+echo "testbed: OIDC issuer $OIDC_URL, X.509 endpoint $X509_URL (CA $CA_CERT)"
+broker_summary

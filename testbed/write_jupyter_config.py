@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+import broker
+
 HUB_RSES = ("HUB-FAST", "HUB-CHEAP")
 QOS_CLASSES: dict[str, dict[str, str]] = {
     "FAST": {"description": "Low-latency disk next to the hub, for interactive analysis."},
@@ -47,6 +49,9 @@ def jupyter_config(tb: Path, url: str) -> dict[str, object]:
         "default_lifetime": 86400,
         "max_lifetime": 2592000,
     }
+    events = broker.extension_events(tb)
+    if events:
+        instance["events"] = events
     return {"DatalakeApp": {"default_instance": "testbed", "instances": [instance]}}
 
 
@@ -65,6 +70,12 @@ def main() -> None:
         "TESTBED_VENV": sys.prefix,
         "TESTBED_ACCOUNT": "alice",
         "DATALAKE_CONFIG": str(config),
+        # Identity services (identity.sh exports their ports): the OIDC issuer, the X.509
+        # endpoint, the CA both are signed by, alice's RFC 3820 proxy.
+        "TESTBED_OIDC_URL": f"https://127.0.0.1:{os.environ['TESTBED_OIDC_PORT']}",
+        "TESTBED_X509_URL": f"https://127.0.0.1:{os.environ['TESTBED_X509_PORT']}",
+        "TESTBED_CA_CERT": str(tb / "pki" / "ca.pem"),
+        "TESTBED_X509_PROXY": str(tb / "x509" / "alice-proxy.pem"),
     }
     write_private(tb / "env", "".join(f"{k}={v}\n" for k, v in env.items()))
 

@@ -1,9 +1,6 @@
 import type { INotebookModel, NotebookPanel } from '@jupyterlab/notebook';
 import { Signal } from '@lumino/signaling';
 
-import { nullTranslator } from '@jupyterlab/translation';
-import { render, screen } from '@testing-library/react';
-
 import {
   addAttachment,
   ATTACHMENTS_KEY,
@@ -12,7 +9,6 @@ import {
   removeAttachment
 } from '../notebook/attach';
 import { NotebookAttachments } from '../notebook/attachments';
-import { AttachmentsItem } from '../notebook/toolbar';
 import { bindMessage } from '../notebook/kernel';
 import type { DatalakeModel } from '../model';
 import { flush } from './fakes';
@@ -99,26 +95,6 @@ describe('notebook attachments', () => {
       '_1',
       'Out'
     ]);
-  });
-
-  it('says in the toolbar which attachments of a shared notebook it refuses', () => {
-    const { attachments, nb } = setUpAttachments();
-    nb.setMetadata(ATTACHMENTS_KEY, [
-      { did: 'demo:lofar-obs-sb001', instance: 'testbed', variable: 'sb001' },
-      { did: 'demo:evil', instance: 'testbed', variable: '__builtins__' }
-    ] as any);
-    const item = new AttachmentsItem(attachments, nullTranslator.load('x'));
-    render(item.render()!);
-    const label = screen.getByRole('status');
-    expect(label.getAttribute('data-state')).toBe('error');
-    expect(label.textContent).toContain(
-      '1 attachment refused: bad variable name'
-    );
-    expect(label.getAttribute('title')).toContain(
-      '__builtins__ = demo:evil is not bound: the name would shadow one Python or IPython needs'
-    );
-    item.dispose();
-    attachments.dispose();
   });
 
   it('sends values, never code, to the kernel', () => {
@@ -328,6 +304,109 @@ describe('NotebookAttachments', () => {
     statusChanged.emit('idle');
     await flush(20);
     expect(comms).toHaveLength(2);
+    attachments.dispose();
+  });
+});
+
+describe('what the kernel holds for an attachment', () => {
+  it('is a placeholder while the copy arrives, following the staging, then the paths', async () => {
+    const nb = fakeNotebook();
+    addAttachment(nb, { did: 'demo:ds', instance: 'testbed', variable: 'ds' });
+    let state = 'STAGING';
+    const kernel = {
+      requestExecute: jest.fn(() => ({
+        done: Promise.resolve({ content: { status: 'ok' } })
+      })),
+      createComm: jest.fn(() => {
+        const comm: any = {
+          isDisposed: false,
+          onMsg: null,
+          open: () => ({ done: Promise.resolve() }),
+          send: (msg: { name: string }) => {
+            comm.onMsg({
+              content: {
+                data: { name: msg.name, status: 'ok', state, percent: 0 }
+              }
+            });
+            return { done: Promise.resolve() };
+          },
+          close: () => undefined,
+          dispose: () => undefined
+        };
+        return comm;
+      })
+    };
+    const owner = {};
+    const panel = {
+      sessionContext: {
+        statusChanged: new Signal<any, string>(owner),
+        kernelChanged: new Signal<any, any>(owner),
+        ready: Promise.resolve(),
+        session: { kernel }
+      },
+      model: nb
+    } as unknown as NotebookPanel;
+    const stagingEvent = new Signal<any, any>(owner);
+    const model = {
+      stagingEvent,
+      stateChanged: new Signal<any, void>(owner),
+      instance: 'testbed',
+      settings: { variableNaming: 'short' },
+      stagings: [
+        {
+          id: 'r1',
+          did: 'demo:ds',
+          instance: 'testbed',
+          state: 'REPLICATING',
+          files_ok: 1,
+          files_total: 4
+        }
+      ]
+    } as unknown as DatalakeModel;
+    const attachments = new NotebookAttachments(panel, model);
+    await flush(20);
+    const [attachment] = attachments.attachments;
+    expect(attachments.binding(attachment)).toEqual({
+      kind: 'waiting',
+      percent: 25
+    });
+    // Completed: bound again, now to the paths.
+    state = 'AVAILABLE';
+    stagingEvent.emit({
+      kind: 'completed',
+      staging: { did: 'demo:ds', instance: 'testbed' }
+    });
+    await flush(20);
+    expect(attachments.binding(attachment)).toEqual({
+      kind: 'paths',
+      percent: 100
+    });
+    // Detached: the notebook forgets it.
+    expect(attachments.detach('ds')?.did).toBe('demo:ds');
+    expect(attachments.attachments).toEqual([]);
+    attachments.dispose();
+  });
+});
+
+describe('a bind that fails', () => {
+  it('is tried again after a pause (no idle may follow), a few times', async () => {
+    jest.useFakeTimers();
+    let failures = 2;
+    const { attachments, kernel, statusChanged } = setUpAttachments();
+    kernel.requestExecute.mockImplementation(() => ({
+      done: Promise.resolve({
+        content: { status: failures-- > 0 ? 'error' : 'ok' }
+      })
+    }));
+    await flushWithTimers();
+    expect(attachments.state).toBe('bound');
+    expect(kernel.requestExecute).toHaveBeenCalledTimes(3);
+    // Bound: later idles bind nothing more.
+    statusChanged.emit('busy');
+    statusChanged.emit('idle');
+    await flushWithTimers();
+    expect(kernel.requestExecute).toHaveBeenCalledTimes(3);
+    jest.useRealTimers();
     attachments.dispose();
   });
 });

@@ -4,14 +4,30 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import { variableName } from '../names';
-import type { DatalakeModel } from '../model';
-import { isInFlight } from '../model';
-import type { IStagingEvent } from '../tokens';
-import { addAttachment, readAttachments, refusedAttachments } from './attach';
+import { isInFlight } from '../states';
+import type { IDatalakeModel, IStagingEvent } from '../tokens';
+import { progressPercent } from '../staging';
+import {
+  addAttachment,
+  readAttachments,
+  refusedAttachments,
+  removeAttachment
+} from './attach';
 import type { IAttachment } from './attach';
 import { bindInKernel } from './kernel';
+import type { IBindReply } from './kernel';
 
 export type AttachmentState = 'unbound' | 'binding' | 'bound' | 'error';
+
+/**
+ * What the kernel holds for one attachment: its paths (`paths`), a placeholder while the
+ * copy arrives (`waiting`, with how far it is), or a placeholder because nothing near the
+ * hub is staged (`not-staged`).
+ */
+export interface IBinding {
+  kind: 'paths' | 'waiting' | 'not-staged';
+  percent: number | null;
+}
 
 /** Tries of a bind in one kernel process, and the pause before the next (times the try). */
 const BIND_ATTEMPTS = 3;
@@ -31,7 +47,7 @@ const FRESH_KERNEL: ReadonlyArray<string> = [
 export class NotebookAttachments {
   constructor(
     readonly panel: NotebookPanel,
-    private readonly _model: DatalakeModel
+    private readonly _model: IDatalakeModel
   ) {
     const session = panel.sessionContext;
     session.statusChanged.connect(this._onStatus, this);
@@ -76,6 +92,33 @@ export class NotebookAttachments {
     );
   }
 
+  /**
+   * What the kernel holds for an attachment, as it answered the last bind; how far a copy
+   * on its way is follows the model's stagings. `null` before the kernel answered.
+   */
+  binding(attachment: IAttachment): IBinding | null {
+    const reply = this._replies.get(attachment.variable);
+    if (!reply || reply.status !== 'ok') {
+      return null;
+    }
+    if (reply.state === 'AVAILABLE') {
+      return { kind: 'paths', percent: 100 };
+    }
+    const moving = this._model.stagings.find(
+      s =>
+        s.did === attachment.did &&
+        s.instance === attachment.instance &&
+        isInFlight(s)
+    );
+    if (reply.state === 'STAGING' || moving) {
+      return {
+        kind: 'waiting',
+        percent: moving ? progressPercent(moving) : (reply.percent ?? null)
+      };
+    }
+    return { kind: 'not-staged', percent: null };
+  }
+
   /** Attach a DID of the current instance and bind it now if a kernel runs. */
   async attach(did: string): Promise<IAttachment | null> {
     const model = this.panel.model;
@@ -89,6 +132,22 @@ export class NotebookAttachments {
     });
     this._emit();
     await this._bind([attachment]);
+    return attachment;
+  }
+
+  /**
+   * Forget an attachment. The kernel keeps the variable until it restarts (there is no
+   * unbind: a running notebook may still use it).
+   */
+  detach(variable: string): IAttachment | null {
+    const model = this.panel.model;
+    const attachment = this.attachments.find(a => a.variable === variable);
+    if (!model || !attachment) {
+      return null;
+    }
+    removeAttachment(model, variable);
+    this._replies.delete(variable);
+    this._emit();
     return attachment;
   }
 
@@ -119,6 +178,9 @@ export class NotebookAttachments {
     let bound = false;
     try {
       const replies = await bindInKernel(kernel, attachments);
+      for (const reply of replies) {
+        this._replies.set(reply.name, reply);
+      }
       const refused = replies.find(r => r.status === 'error');
       const answered = new Set(
         replies.filter(r => r.status === 'ok').map(r => r.name)
@@ -140,8 +202,8 @@ export class NotebookAttachments {
    * Bind everything in a fresh kernel process until it says it did. A bind can meet another
    * restart (its messages die with the old process), or a kernel that cannot reach the data
    * lake for a moment: the new process is bound on its own, a failed bind is tried again a
-   * few times. The idle that started the process may come while a bind runs: then the
-   * running one goes on with it.
+   * few times (after a pause: no idle may follow). The idle that started the process may
+   * come while a bind runs: then the running one goes on with it.
    */
   private async _bindFresh(): Promise<void> {
     if (this._binding) {
@@ -170,6 +232,7 @@ export class NotebookAttachments {
     if (FRESH_KERNEL.includes(status)) {
       this._freshProcess();
       this._state = 'unbound';
+      this._replies.clear();
       this._emit();
     } else if (status === 'idle' && this._fresh) {
       void this._bindFresh();
@@ -185,7 +248,7 @@ export class NotebookAttachments {
     this._generation++;
   }
 
-  private _onStagingEvent(_: DatalakeModel, event: IStagingEvent): void {
+  private _onStagingEvent(_: IDatalakeModel, event: IStagingEvent): void {
     if (event.kind !== 'completed') {
       return;
     }
@@ -202,6 +265,7 @@ export class NotebookAttachments {
   }
 
   private _state: AttachmentState = 'unbound';
+  private _replies = new Map<string, IBindReply>();
   private _error: string | null = null;
   /** A kernel process not bound yet (set at start and restart, cleared once it is bound). */
   private _fresh = false;
