@@ -78,8 +78,9 @@ async def lake(proxy: Proxy) -> AsyncIterator[DatalakeService]:
         ("whoami", {}, "GET", "/accounts/whoami"),
         ("search", {"did": "demo:lofar*"}, "GET", "/dids/demo/dids/search"),
         ("did_info", {"did": SB0}, "GET", "/dids/demo/lofar-obs-sb000"),
-        ("did_rules", {"did": SB0}, "GET", "/dids/demo/lofar-obs-sb000/rules"),
-        ("paths", {"did": SB0}, "POST", "/replicas/list"),
+        # The container always has a rule (the custodial copy): a line to cut.
+        ("did_rules", {"did": "demo:lofar-obs"}, "GET", "/dids/demo/lofar-obs/rules"),
+        ("paths", {"did": SB0}, "GET", "/dids/demo/lofar-obs-sb000/files"),
     ],
 )
 @pytest.mark.parametrize("mode", ["html", "not-json", "wrong-shape", "cut-line"])
