@@ -30,6 +30,7 @@ from .listings import ListingCache
 from .paths import PathResolver
 from .rucio import RucioClient
 from .staging import StagingManager, qos_expression
+from .upload import Uploader
 from .verbs import VERBS
 
 T = TypeVar("T")
@@ -48,6 +49,7 @@ class Instance:
         self.listings = ListingCache()
         self.browse = Browser(self.client, self.listings)
         self.availability = Availability(config, self.client, self.staging)
+        self.uploads = Uploader(config, self.client, self.staging, self.paths)
         self.version: str | None = None
 
     async def close(self) -> None:
@@ -68,6 +70,8 @@ class DatalakeService:
         self.config_error = config_error
         self._transport = transport
         self._instances: dict[str, Instance] = {}
+        #: where relative upload paths start: the Jupyter server's root_dir (server/app.py)
+        self.files_root: str | None = None
 
     @classmethod
     def from_settings(
@@ -302,6 +306,25 @@ class DatalakeService:
                 "files (cut short on the way): try again; if it persists, tell the operators.",
                 "RUCIO_CUT_SHORT",
             )
+
+    # ---- the other half of the lifecycle: upload, move, verify -------------------------------
+
+    async def upload(
+        self,
+        paths: object,
+        to: object,
+        qos: str | None = None,
+        dataset: object = None,
+        lifetime: object = None,
+        *,
+        instance: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Upload files or directories into ``to`` (a scope, or scope:name for one file) with
+        a QoS rule; one line per event (core/upload.py)."""
+        root = self.files_root or os.getcwd()
+        uploads = self.instance(instance).uploads
+        async for event in uploads.upload(paths, to, qos, dataset, lifetime, root):
+            yield event
 
     async def close(self) -> None:
         instances, self._instances = list(self._instances.values()), {}

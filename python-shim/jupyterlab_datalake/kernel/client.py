@@ -15,6 +15,7 @@ from typing import Any
 from ..core.config import SHIM_SECRET_ENV, SHIM_URL_ENV
 from ..errors import DatalakeError
 from .channels import Channel, HttpChannel, connect
+from .lifecycle import Uploaded, raise_failures
 from .lifetime import parse_duration
 from .results import DidInfo, DidList, DidPaths, QosClasses, Staging
 
@@ -271,6 +272,39 @@ class Datalake:
             for did in missing:
                 found[did] = self.paths(did, qos=qos, instance=instance)
         return {did: found[did] for did in _flatten(dids)}
+
+    def upload(
+        self,
+        paths: str | Iterable[str],
+        did_or_scope: str,
+        qos: str = "SAFE",
+        dataset: str | None = None,
+        lifetime: Duration | None = None,
+        *,
+        instance: str | None = None,
+    ) -> Uploaded:
+        """Put local files (or every file under directories) into the data lake with a QoS.
+
+        ``did_or_scope`` is a scope (each file keeps its name) or ``scope:name`` for one file.
+        Each file is written near the hub, checked (size, adler32), registered, and gets a rule
+        with the QoS class's expression (kept for ``lifetime``, default: no end); ``dataset``
+        (``scope:name``, made if missing) collects them. The same file again is a no-op; other
+        content under a taken name is an error. Returns one line per file.
+        """
+        names = [os.path.abspath(os.path.expanduser(p)) for p in _flatten([paths])]
+        if not names:
+            raise DatalakeError(400, "Name at least one file or directory to upload.", "BAD_PATHS")
+        lines = self.channel.call(
+            "upload",
+            names,
+            did_or_scope,
+            qos=qos,
+            dataset=dataset,
+            lifetime=None if lifetime is None else parse_duration(lifetime),
+            instance=instance,
+        )
+        raise_failures(lines, "Could not upload")
+        return Uploaded(lines, qos)
 
     def _resolve(self, target: str | Iterable[str] | Staging, instance: str | None) -> Staging:
         """A handle on the rules named by DIDs (``scope:name``) and/or rule ids."""

@@ -210,6 +210,29 @@ class DatalakeMagics(Magics):
         """Give copies back to the data lake; returns the released rule ids."""
         return self.client.release(args.targets, instance=args.instance)
 
+    @magic_arguments(name="datalake upload")
+    @argument("paths", nargs="+", metavar="PATH", help="Files or directories.")
+    @argument(
+        "--to",
+        required=True,
+        metavar="SCOPE[:NAME]",
+        help="Your scope (files keep their names), or scope:name for one file.",
+    )
+    @argument("-q", "--qos", default="SAFE", metavar="CLASS", help="QoS class (default SAFE).")
+    @argument("--dataset", metavar="SCOPE:NAME", help="Collect the files in this dataset.")
+    @argument("-l", "--lifetime", metavar="T", help="Keep the QoS copy for T (default: no end).")
+    @_common
+    def _upload(self, args: Any, cell: str | None) -> Any:
+        """Put files into the data lake with a QoS: written near the hub, checked, registered."""
+        return self.client.upload(
+            args.paths,
+            args.to,
+            qos=args.qos,
+            dataset=args.dataset,
+            lifetime=args.lifetime,
+            instance=args.instance,
+        )
+
     @magic_arguments(name="datalake need")
     @argument("dids", nargs="+", metavar="DID", help="scope:name, one or more")
     @argument("-q", "--qos", metavar="CLASS", help="QoS class near the hub.")
@@ -273,6 +296,7 @@ VERBS = (
     "paths",
     "extend",
     "release",
+    "upload",
     "need",
 )
 USAGE = (

@@ -31,13 +31,16 @@ ARGUMENTS = {
     "extend": {"rule_id": RULE, "lifetime": 7200},
     "release": {"rule_id": RULE},
     "paths": {"did": "demo:lofar-obs-sb000"},
+    "upload": {"paths": [__file__], "to": "user.alice", "qos": "SAFE"},
 }
 
 
 @pytest.fixture
-async def quick(fake_rucio):
+async def quick(fake_rucio, tmp_path):
+    # A writable mount: an upload gets as far as asking Rucio.
+    instance = stub_instance(mounts={"HUB-FAST": str(tmp_path)})
     svc = DatalakeService(
-        parse_config([stub_instance()], "stub", request_timeout=DEADLINE),
+        parse_config([instance], "stub", request_timeout=DEADLINE),
         transport=fake_rucio.transport(),
     )
     yield svc

@@ -1,0 +1,163 @@
+"""The other half of the lifecycle against the local Rucio testbed: upload with a QoS, verify and
+report, move to another QoS. Skipped without the testbed (see test_testbed.py)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+import zlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_testbed import CONFIG, _testbed_section
+
+from jupyterlab_datalake.core.did import DID
+from jupyterlab_datalake.core.service import DatalakeService
+from jupyterlab_datalake.errors import DatalakeError
+
+pytestmark = pytest.mark.integration
+
+SCOPE = "user.alice"
+MiB = 2**20
+
+
+@pytest.fixture
+async def lake():
+    svc = DatalakeService.from_settings(_testbed_section())
+    yield svc
+    await svc.close()
+
+
+def unique(stem: str) -> str:
+    return f"{stem}-{uuid.uuid4().hex[:10]}"
+
+
+def random_file(path: Path, size: int) -> str:
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return f"{zlib.adler32(data):08x}"
+
+
+async def upload(svc: DatalakeService, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    return [line async for line in svc.upload(*args, **kwargs)]
+
+
+def storage(svc: DatalakeService, rse: str) -> Path:
+    return Path(svc.config.instances["testbed"].mounts[rse])
+
+
+def files_under(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+
+
+async def rules_of(svc: DatalakeService, did: str) -> list[dict[str, Any]]:
+    return (await svc.did_rules(did))["rules"]
+
+
+async def test_upload_3mib_safe_registers_an_available_replica_and_a_qos_rule(lake, tmp_path):
+    name = unique("result") + ".h5"
+    did = f"{SCOPE}:{name}"
+    adler = random_file(tmp_path / name, 3 * MiB)
+
+    lines = await upload(lake, [str(tmp_path / name)], SCOPE, qos="SAFE")
+
+    assert lines[0]["state"] == "PLANNED" and lines[0]["bytes"] == 3 * MiB
+    (done,) = [line for line in lines if line["state"] == "UPLOADED"]
+    assert done["did"] == did and done["adler32"] == adler and done["rse"] == "HUB-FAST"
+    assert lines[-1] == {"state": "DONE", "uploaded": 1, "existing": 0, "failed": 0}
+    client = lake.instance().client
+    info = await client.did(DID(SCOPE, name))
+    assert (info["type"], info["bytes"], info["adler32"]) == ("FILE", 3 * MiB, adler)
+    replicas = [r async for r in client.list_replicas([{"scope": SCOPE, "name": name}])]
+    assert replicas[0]["states"]["HUB-FAST"] == "AVAILABLE"
+    rules = await rules_of(lake, did)
+    assert [r["rse_expression"] for r in rules].count("QOS=SAFE") == 1
+    (path,) = [e["path"] async for e in lake.paths(did)]
+    assert Path(path).parent.is_relative_to(storage(lake, "HUB-FAST"))
+    assert f"{zlib.adler32(Path(path).read_bytes()):08x}" == adler
+
+    again = await upload(lake, [str(tmp_path / name)], SCOPE, qos="SAFE")
+
+    (same,) = [line for line in again if line["state"] == "EXISTS"]
+    assert same["rule_created"] is False
+    assert len(await rules_of(lake, did)) == len(rules)
+
+
+async def test_other_content_under_a_taken_name_is_refused(lake, tmp_path):
+    name = unique("taken")
+    random_file(tmp_path / name, 1024)
+    await upload(lake, [str(tmp_path / name)], SCOPE, qos="FAST")
+    before = files_under(storage(lake, "HUB-FAST"))
+    random_file(tmp_path / name, 1024)
+
+    lines = await upload(lake, [str(tmp_path / name)], SCOPE, qos="FAST")
+
+    (failed,) = [line for line in lines if line["state"] == "FAILED"]
+    assert failed["error"]["reason"] == "NAME_TAKEN"
+    assert "already exists in Rucio with other content" in failed["error"]["message"]
+    assert files_under(storage(lake, "HUB-FAST")) == before
+
+
+@pytest.mark.parametrize(
+    ("to", "qos", "reason"),
+    [("demo", "SAFE", "SCOPE_NOT_YOURS"), (SCOPE, "GOLD", "UNKNOWN_QOS")],
+)
+async def test_refusals_say_why_and_leave_nothing(lake, tmp_path, to, qos, reason):
+    name = unique("refused")
+    random_file(tmp_path / name, 1024)
+    before = files_under(storage(lake, "HUB-FAST"))
+
+    with pytest.raises(DatalakeError) as refused:
+        await upload(lake, [str(tmp_path / name)], to, qos=qos)
+
+    assert refused.value.reason == reason and 400 <= refused.value.status < 500
+    assert files_under(storage(lake, "HUB-FAST")) == before
+    with pytest.raises(DatalakeError, match="does not exist"):
+        await lake.instance().client.did(DID(SCOPE, name))
+
+
+def _writing_into(pid: int, directory: Path) -> bool:
+    """True once the process holds an open file in ``directory`` (the upload's temporary)."""
+    fds = Path(f"/proc/{pid}/fd")
+    for fd in fds.iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(str(directory)):
+            return True
+    return False
+
+
+async def test_upload_killed_midway_registers_nothing_and_leaves_no_file(lake, tmp_path):
+    name = unique("killed")
+    random_file(tmp_path / name, 400 * MiB)
+    hub = storage(lake, "HUB-FAST")
+    before = files_under(hub)
+    script = (
+        "from jupyterlab_datalake import datalake\n"
+        f"datalake.upload({str(tmp_path / name)!r}, {SCOPE!r}, qos='SAFE')\n"
+    )
+    env = {**os.environ, "DATALAKE_CONFIG": str(CONFIG)}
+    for key in ("DATALAKE_SHIM_URL", "DATALAKE_SHIM_SECRET"):
+        env.pop(key, None)
+    process = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not _writing_into(process.pid, hub):
+            assert process.poll() is None, "the upload ended before it was killed"
+            assert time.monotonic() < deadline, "the upload never started writing"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+
+    assert process.returncode == -signal.SIGKILL
+    assert files_under(hub) == before
+    with pytest.raises(DatalakeError, match="does not exist"):
+        await lake.instance().client.did(DID(SCOPE, name))
