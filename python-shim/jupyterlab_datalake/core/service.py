@@ -32,6 +32,7 @@ from .rucio import RucioClient
 from .staging import StagingManager, qos_expression
 from .upload import Uploader
 from .verbs import VERBS
+from .verify import Verifier
 
 T = TypeVar("T")
 
@@ -50,6 +51,7 @@ class Instance:
         self.browse = Browser(self.client, self.listings)
         self.availability = Availability(config, self.client, self.staging)
         self.uploads = Uploader(config, self.client, self.staging, self.paths)
+        self.verifier = Verifier(config, self.client, self.staging, self.paths)
         self.version: str | None = None
 
     async def close(self) -> None:
@@ -324,6 +326,14 @@ class DatalakeService:
         root = self.files_root or os.getcwd()
         uploads = self.instance(instance).uploads
         async for event in uploads.upload(paths, to, qos, dataset, lifetime, root):
+            yield event
+
+    async def verify(
+        self, did: str, report: object = False, *, instance: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Check the adler32 of every local copy of the files of ``did``; with ``report``,
+        declare the mismatching ones suspicious (core/verify.py)."""
+        async for event in self.instance(instance).verifier.verify(did, report):
             yield event
 
     async def close(self) -> None:

@@ -93,6 +93,7 @@ VERBS: dict[str, Verb] = {
         Verb("extend", "PATCH", "stagings/{rule_id}", ("rule_id", "lifetime")),
         Verb("release", "DELETE", "stagings/{rule_id}", ("rule_id",)),
         Verb("paths", "GET", "paths", ("did", "qos"), required=_DID, stream=True),
+        Verb("verify", "POST", "verify", ("did", "report"), required=_DID, stream=True),
         Verb(
             "upload", "POST", "uploads", ("paths", "to", "qos", "dataset", "lifetime"), stream=True
         ),

@@ -15,7 +15,7 @@ from typing import Any
 from ..core.config import SHIM_SECRET_ENV, SHIM_URL_ENV
 from ..errors import DatalakeError
 from .channels import Channel, HttpChannel, connect
-from .lifecycle import Uploaded, raise_failures
+from .lifecycle import Uploaded, Verified, raise_failures
 from .lifetime import parse_duration
 from .results import DidInfo, DidList, DidPaths, QosClasses, Staging
 
@@ -180,15 +180,30 @@ class Datalake:
         *,
         qos: str | None = None,
         urls: bool = False,
+        verify: bool = False,
         instance: str | None = None,
     ) -> DidPaths:
         """Local paths of the files of ``did`` near the hub (in QoS class ``qos`` if given).
+
+        With ``verify=True`` every local copy is first checked against Rucio's adler32, and a
+        copy that does not match raises ``DatalakeError`` (``CORRUPTED``) naming the files.
 
         Raises ``DatalakeError`` with the command to run when a file is not near the hub
         (``NOT_STAGED``) or its staging was released (``RELEASED``), and when a file is near the
         hub only on storage this server does not mount (``NOT_LOCAL``); with ``urls=True`` such
         files give their URL instead. A path is always a local path.
         """
+        if verify:
+            checked = self.verify(did, instance=instance)
+            if checked.mismatches:
+                names = ", ".join(sorted({c["did"] for c in checked.mismatches})[:5])
+                raise DatalakeError(
+                    409,
+                    f"{len(checked.mismatches)} local copies of {did} do not match Rucio's "
+                    f"checksum ({names}): report them with %datalake verify {did} --report "
+                    "and read them from another copy.",
+                    "CORRUPTED",
+                )
         lines = self.channel.call("paths", did, qos=qos, instance=instance)
         by_state: dict[str, list[Json]] = {}
         for line in lines:
@@ -305,6 +320,15 @@ class Datalake:
         )
         raise_failures(lines, "Could not upload")
         return Uploaded(lines, qos)
+
+    def verify(self, did: str, report: bool = False, *, instance: str | None = None) -> Verified:
+        """Check the adler32 of every local copy of the files of ``did`` against Rucio's.
+
+        Returns one line per copy (``.mismatches`` lists file, RSE, expected and found). With
+        ``report=True`` each mismatching copy is declared suspicious to Rucio with the reason.
+        """
+        lines = self.channel.call("verify", did, report=report, instance=instance)
+        return Verified(lines, did)
 
     def _resolve(self, target: str | Iterable[str] | Staging, instance: str | None) -> Staging:
         """A handle on the rules named by DIDs (``scope:name``) and/or rule ids."""

@@ -14,6 +14,7 @@ from .display import TableResult, format_bytes
 Json = dict[str, Any]
 # The lines that end one file's upload or check.
 UPLOAD_ENDS = ("UPLOADED", "EXISTS", "FAILED")
+COPY_STATES = ("OK", "MISMATCH", "UNREADABLE")
 
 
 class Uploaded(TableResult, list):
@@ -40,6 +41,46 @@ class Uploaded(TableResult, list):
         ]
         caption = f"{len(self)} files into the data lake with QoS {self.qos}"
         return caption, ["did", "", "size", "adler32", "written to"], rows
+
+
+class Verified(TableResult, list):
+    """One line per local copy checked: ``did``, ``rse``, ``path``, ``state`` (OK, MISMATCH,
+    UNREADABLE), ``expected`` and ``found`` adler32; ``mismatches`` lists the bad ones."""
+
+    def __init__(self, lines: Iterable[Json], did: str) -> None:
+        lines = list(lines)
+        reported = {line.get("pfn") for line in lines if line.get("state") == "REPORTED"}
+        super().__init__(
+            {**line, "reported": line.get("pfn") in reported}
+            for line in lines
+            if line.get("state") in COPY_STATES
+        )
+        self.did = did
+
+    @property
+    def mismatches(self) -> list[Json]:
+        return [line for line in self if line["state"] != "OK"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.mismatches
+
+    def _table(self) -> tuple[str, list[str], list[list[Any]]]:
+        rows = [
+            [
+                line.get("did"),
+                line.get("rse"),
+                line["state"] + (" (reported suspicious)" if line.get("reported") else ""),
+                line.get("expected"),
+                line.get("found") or "",
+            ]
+            for line in sorted(self, key=lambda line: line["state"] == "OK")
+        ]
+        bad = len(self.mismatches)
+        caption = f"{len(self)} local copies of {self.did} checked: " + (
+            f"{bad} do not match Rucio's checksum" if bad else "all match Rucio's checksums"
+        )
+        return caption, ["file", "RSE", "", "expected adler32", "found"], rows
 
 
 def raise_failures(lines: list[Json], what: str) -> None:

@@ -190,10 +190,15 @@ class DatalakeMagics(Magics):
         action="store_true",
         help="Give the URL of files near the hub on storage this server does not mount.",
     )
+    @argument(
+        "--verify", action="store_true", help="Check every copy's adler32 against Rucio's first."
+    )
     @_common
     def _paths(self, args: Any, cell: str | None) -> Any:
         """Local paths (str) of the files near the hub: p = %datalake paths DID."""
-        return self.client.paths(args.did, qos=args.qos, urls=args.urls, instance=args.instance)
+        return self.client.paths(
+            args.did, qos=args.qos, urls=args.urls, verify=args.verify, instance=args.instance
+        )
 
     @magic_arguments(name="datalake extend")
     @argument("targets", nargs="+", metavar="DID|RULE")
@@ -232,6 +237,18 @@ class DatalakeMagics(Magics):
             lifetime=args.lifetime,
             instance=args.instance,
         )
+
+    @magic_arguments(name="datalake verify")
+    @argument("did", help="scope:name")
+    @argument(
+        "--report",
+        action="store_true",
+        help="Declare each mismatching copy suspicious to Rucio (with the reason).",
+    )
+    @_common
+    def _verify(self, args: Any, cell: str | None) -> Any:
+        """Check every local copy's adler32 against Rucio's; list the mismatches."""
+        return self.client.verify(args.did, report=args.report, instance=args.instance)
 
     @magic_arguments(name="datalake need")
     @argument("dids", nargs="+", metavar="DID", help="scope:name, one or more")
@@ -297,6 +314,7 @@ VERBS = (
     "extend",
     "release",
     "upload",
+    "verify",
     "need",
 )
 USAGE = (

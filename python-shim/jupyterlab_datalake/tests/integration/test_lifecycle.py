@@ -161,3 +161,38 @@ async def test_upload_killed_midway_registers_nothing_and_leaves_no_file(lake, t
     assert files_under(hub) == before
     with pytest.raises(DatalakeError, match="does not exist"):
         await lake.instance().client.did(DID(SCOPE, name))
+
+
+async def test_a_corrupted_byte_is_named_by_verify_and_reported_suspicious(lake, tmp_path):
+    dataset = f"{SCOPE}:{unique('verify')}"
+    names = [unique("copy") for _ in range(3)]
+    for name in names:
+        random_file(tmp_path / name, 256 * 1024)
+    await upload(lake, [str(tmp_path)], SCOPE, qos="FAST", dataset=dataset)
+    paths = {e["did"]: e["path"] async for e in lake.paths(dataset, qos="FAST")}
+    assert len(paths) == 3
+    corrupted = f"{SCOPE}:{names[1]}"
+    with open(paths[corrupted], "r+b") as f:
+        f.seek(1000)
+        byte = f.read(1)
+        f.seek(1000)
+        f.write(bytes([byte[0] ^ 0xFF]))
+
+    checked = [line async for line in lake.verify(dataset)]
+
+    copies = [line for line in checked if line["state"] in ("OK", "MISMATCH")]
+    assert len(copies) == 3
+    (bad,) = [line for line in copies if line["state"] == "MISMATCH"]
+    assert (bad["did"], bad["rse"], bad["path"]) == (corrupted, "HUB-FAST", paths[corrupted])
+    assert bad["found"] != bad["expected"] and len(bad["found"]) == 8
+    assert checked[-1]["mismatches"] == 1 and checked[-1]["reported"] == 0
+    suspicious = await lake.instance().client.suspicious("HUB-FAST")
+    assert (SCOPE, names[1]) not in {(s["scope"], s["name"]) for s in suspicious}
+
+    reported = [line async for line in lake.verify(dataset, report=True)]
+
+    assert [line["did"] for line in reported if line["state"] == "REPORTED"] == [corrupted]
+    suspicious = await lake.instance().client.suspicious("HUB-FAST")
+    listed = {(s["scope"], s["name"]) for s in suspicious if s.get("rse") == "HUB-FAST"}
+    assert (SCOPE, names[1]) in listed
+    assert not {(SCOPE, names[0]), (SCOPE, names[2])} & listed
