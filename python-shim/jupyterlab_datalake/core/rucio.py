@@ -544,7 +544,9 @@ class RucioClient:
             json_body={"rse_expression": rse_expression},
             context={"rule_id": rule_id, "expression": rse_expression},
         )
-        ids = self._json(response, list)
+        # Rucio 41 answers the id as a JSON string (labelled text/html); older ones a list.
+        ids = self._json(response, (str, list))
+        ids = [ids] if isinstance(ids, str) else ids
         if len(ids) != 1 or not isinstance(ids[0], str):
             raise self._bad_answer(response, "JSON of an unexpected shape")
         return ids[0]

@@ -274,6 +274,12 @@ class DatalakeService:
     ) -> dict[str, Any]:
         return await self.instance(instance).staging.extend(rule_id, lifetime)
 
+    async def move(
+        self, rule_id: str, qos: str | None = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """Move a staging to another QoS class; the old copies stay until the new are OK."""
+        return await self.instance(instance).staging.move(rule_id, qos)
+
     async def release(self, rule_id: str, *, instance: str | None = None) -> None:
         await self.instance(instance).staging.release(rule_id)
 

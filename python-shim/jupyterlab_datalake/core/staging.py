@@ -621,6 +621,25 @@ class StagingManager:
         await self.client.update_rule(rule["id"], {"lifetime": seconds})
         return self.watcher.put(rule["id"], await self.fetch(rule["id"]))
 
+    async def move(self, rule_id: str, qos: str | None) -> dict[str, Any]:
+        """Move a staging to another QoS class with Rucio's rule move: a child rule on the new
+        class's expression; Rucio keeps the old rule (and its copies) until the child is OK,
+        then removes it. ``{"stagings": [child], "created", "moved_from"}``; a staging already
+        in that class is returned as it is."""
+        rule = await self._own_rule(rule_id)
+        target = resolve_qos(self.instance, qos)
+        if rule.get("rse_expression") == target.expression:
+            return {"stagings": [await self.get(rule["id"])], "created": False, "moved_from": None}
+        tag_and_class = f"{TAG} {tagged_qos(rule_comment(rule))}"
+        note = (rule_comment(rule) or "").removeprefix(tag_and_class).strip()
+        async with self._write_lock:
+            child = await self.client.move_rule(rule["id"], target.expression)
+            # The child inherits the comment: it now names the new class.
+            await self.client.update_rule(child, {"comment": make_comment(target.name, note)})
+        staging = self.watcher.put(child, await self.fetch(child))
+        self._joined([staging])
+        return {"stagings": [staging], "created": True, "moved_from": rule["id"]}
+
     async def release(self, rule_id: str) -> None:
         rule = await self._own_rule(rule_id)
         await self._remove(rule["id"], tagged_qos(rule_comment(rule)) or "")

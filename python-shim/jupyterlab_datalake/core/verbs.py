@@ -92,6 +92,7 @@ VERBS: dict[str, Verb] = {
         Verb("get_staging", "GET", "stagings/{rule_id}", ("rule_id",)),
         Verb("extend", "PATCH", "stagings/{rule_id}", ("rule_id", "lifetime")),
         Verb("release", "DELETE", "stagings/{rule_id}", ("rule_id",)),
+        Verb("move", "POST", "stagings/{rule_id}/move", ("rule_id", "qos")),
         Verb("paths", "GET", "paths", ("did", "qos"), required=_DID, stream=True),
         Verb("verify", "POST", "verify", ("did", "report"), required=_DID, stream=True),
         Verb(

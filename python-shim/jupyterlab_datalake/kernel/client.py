@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -40,6 +41,8 @@ class Datalake:
         self._lock = threading.Lock()
         #: first and longest pause (seconds) between two looks at a staging while waiting
         self.poll_interval: tuple[float, float] = (1.0, 10.0)
+        # The path lists handed out: a move switches those of its DID to the new copies.
+        self._handed_out: list[weakref.ref[DidPaths]] = []
 
     @property
     def channel(self) -> Channel:
@@ -242,7 +245,10 @@ class Datalake:
                 f"datalake.paths({did!r}, urls=True), or ask the operators to mount {rses}.",
                 "NOT_LOCAL",
             )
-        return DidPaths((line.get("path") or line["url"] for line in lines), did, qos, lines)
+        found = DidPaths((line.get("path") or line["url"] for line in lines), did, qos, lines)
+        self._handed_out = [r for r in self._handed_out if r() is not None]
+        self._handed_out.append(weakref.ref(found))
+        return found
 
     def extend(
         self,
@@ -290,7 +296,7 @@ class Datalake:
 
     def upload(
         self,
-        paths: str | Iterable[str],
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
         did_or_scope: str,
         qos: str = "SAFE",
         dataset: str | None = None,
@@ -306,7 +312,8 @@ class Datalake:
         (``scope:name``, made if missing) collects them. The same file again is a no-op; other
         content under a taken name is an error. Returns one line per file.
         """
-        names = [os.path.abspath(os.path.expanduser(p)) for p in _flatten([paths])]
+        given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        names = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in given]
         if not names:
             raise DatalakeError(400, "Name at least one file or directory to upload.", "BAD_PATHS")
         lines = self.channel.call(
@@ -320,6 +327,42 @@ class Datalake:
         )
         raise_failures(lines, "Could not upload")
         return Uploaded(lines, qos)
+
+    def move(
+        self,
+        target: str | Iterable[str] | Staging,
+        qos: str,
+        *,
+        wait: bool = False,
+        timeout: Duration | None = None,
+        instance: str | None = None,
+    ) -> Staging:
+        """Move your stagings of a DID (or rule ids) to QoS class ``qos`` (Rucio's rule move).
+
+        The old copies stay, and paths keep resolving to them, until the new ones are complete;
+        Rucio then removes the old rule. With ``wait=True``, blocks until the new copies are
+        there and switches every path list this kernel got for the DID (``p = %datalake paths
+        DID``) to the new copies. Returns the handle of the new stagings.
+        """
+        old = self._resolve(target, instance)
+        moved = [
+            self.channel.call("move", rule_id, qos=qos, instance=instance)["stagings"][0]
+            for rule_id in old.rule_ids
+        ]
+        staging = self._staging(moved, instance)
+        if wait:
+            staging.wait(timeout)
+            self._switch(staging.dids, qos, instance)
+        return staging
+
+    def _switch(self, dids: list[str], qos: str, instance: str | None) -> None:
+        """Point the path lists handed out for ``dids`` at the copies in ``qos``, in place."""
+        for ref in list(self._handed_out):
+            handed = ref()
+            if handed is not None and handed.did in dids:
+                fresh = self.paths(handed.did, qos=qos, instance=instance)
+                handed[:] = fresh
+                handed.qos, handed.entries = qos, fresh.entries
 
     def verify(self, did: str, report: bool = False, *, instance: str | None = None) -> Verified:
         """Check the adler32 of every local copy of the files of ``did`` against Rucio's.

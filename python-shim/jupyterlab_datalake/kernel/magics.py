@@ -238,6 +238,27 @@ class DatalakeMagics(Magics):
             instance=args.instance,
         )
 
+    @magic_arguments(name="datalake move")
+    @argument("targets", nargs="+", metavar="DID|RULE")
+    @argument("-q", "--qos", metavar="CLASS", required=True, help="The QoS class to move to.")
+    @argument(
+        "-w",
+        "--wait",
+        action="store_true",
+        help="Wait until the new copies are there; path lists of the DID then point at them.",
+    )
+    @argument("--timeout", metavar="T", help="With --wait: give up waiting after T.")
+    @_common
+    def _move(self, args: Any, cell: str | None) -> Any:
+        """Move stagings to another QoS class; the old copies stay until the new are there."""
+        return self.client.move(
+            args.targets,
+            args.qos,
+            wait=args.wait,
+            timeout=_timeout(args.timeout),
+            instance=args.instance,
+        )
+
     @magic_arguments(name="datalake verify")
     @argument("did", help="scope:name")
     @argument(
@@ -314,6 +335,7 @@ VERBS = (
     "extend",
     "release",
     "upload",
+    "move",
     "verify",
     "need",
 )

@@ -31,6 +31,7 @@ ARGUMENTS = {
     "extend": {"rule_id": RULE, "lifetime": 7200},
     "release": {"rule_id": RULE},
     "paths": {"did": "demo:lofar-obs-sb000"},
+    "move": {"rule_id": RULE, "qos": "CHEAP-ANALYSIS"},
     "verify": {"did": "demo:lofar-obs-sb000"},
     "upload": {"paths": [__file__], "to": "user.alice", "qos": "SAFE"},
 }

@@ -3,6 +3,7 @@ report, move to another QoS. Skipped without the testbed (see test_testbed.py)."
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +20,8 @@ from test_testbed import CONFIG, _testbed_section
 from jupyterlab_datalake.core.did import DID
 from jupyterlab_datalake.core.service import DatalakeService
 from jupyterlab_datalake.errors import DatalakeError
+from jupyterlab_datalake.kernel.channels import InProcessChannel
+from jupyterlab_datalake.kernel.client import Datalake
 
 pytestmark = pytest.mark.integration
 
@@ -196,3 +199,37 @@ async def test_a_corrupted_byte_is_named_by_verify_and_reported_suspicious(lake,
     listed = {(s["scope"], s["name"]) for s in suspicious if s.get("rse") == "HUB-FAST"}
     assert (SCOPE, names[1]) in listed
     assert not {(SCOPE, names[0]), (SCOPE, names[2])} & listed
+
+
+@pytest.fixture
+def api(monkeypatch):
+    _testbed_section()
+    monkeypatch.setenv("DATALAKE_CONFIG", str(CONFIG))
+    client = Datalake(InProcessChannel.from_environment())
+    client.poll_interval = (0.5, 2.0)
+    yield client
+    client.channel.close()
+
+
+def test_move_fast_to_cheap_switches_a_bound_variable_and_drops_the_fast_rule(api, tmp_path):
+    dataset = f"{SCOPE}:{unique('move')}"
+    for _ in range(2):
+        random_file(tmp_path / unique("part"), 128 * 1024)
+    api.upload(tmp_path, SCOPE, qos="SAFE", dataset=dataset)
+    fast = api.stage(dataset, qos="FAST", lifetime="1h", wait=True, timeout=120)
+    bound = api.paths(dataset, qos="FAST")
+    mounts = json.loads(CONFIG.read_text())["DatalakeApp"]["instances"][0]["mounts"]
+    hub_fast, hub_cheap = Path(mounts["HUB-FAST"]), Path(mounts["HUB-CHEAP"])
+    assert len(bound) == 2 and all(Path(p).is_relative_to(hub_fast) for p in bound)
+
+    moved = api.move(dataset, "CHEAP-ANALYSIS", wait=True, timeout=120)
+
+    assert moved.expression == "QOS=CHEAP-ANALYSIS&site=HUB" and moved.state == "OK"
+    assert moved.rule_ids != fast.rule_ids
+    assert len(bound) == 2 and all(Path(p).is_relative_to(hub_cheap) for p in bound)
+    assert all(Path(p).is_file() for p in bound)
+    assert bound.qos == "CHEAP-ANALYSIS"
+    deadline = time.monotonic() + 60
+    while fast.rule_ids[0] in {r["id"] for r in api.channel.call("did_rules", dataset)["rules"]}:
+        assert time.monotonic() < deadline, "the FAST rule outlived its moved child"
+        time.sleep(1)
