@@ -72,7 +72,7 @@ class DatalakeService:
         self.config_error = config_error
         self._transport = transport
         self._instances: dict[str, Instance] = {}
-        #: where relative upload paths start: the Jupyter server's root_dir (server/app.py)
+        #: the Jupyter server's root_dir (server/app.py): uploads through it stay inside it
         self.files_root: str | None = None
 
     @classmethod
@@ -329,9 +329,10 @@ class DatalakeService:
     ) -> AsyncIterator[dict[str, Any]]:
         """Upload files or directories into ``to`` (a scope, or scope:name for one file) with
         a QoS rule; one line per event (core/upload.py)."""
-        root = self.files_root or os.getcwd()
+        # In a Jupyter server, only its files; in a kernel's own process, what it can read.
+        root, confined = (self.files_root, True) if self.files_root else (os.getcwd(), False)
         uploads = self.instance(instance).uploads
-        async for event in uploads.upload(paths, to, qos, dataset, lifetime, root):
+        async for event in uploads.upload(paths, to, qos, dataset, lifetime, root, confined):
             yield event
 
     async def verify(

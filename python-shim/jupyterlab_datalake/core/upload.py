@@ -61,18 +61,33 @@ def _refused(message: str, reason: str, status: int = 400) -> DatalakeError:
     return DatalakeError(status, message + " Nothing was uploaded.", reason)
 
 
-def list_files(paths: list[str], root: str) -> list[tuple[str, str]]:
+def _inside(path: str, root: str) -> bool:
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    return real == top or real.startswith(top.rstrip(os.sep) + os.sep)
+
+
+def list_files(paths: list[str], root: str, confined: bool) -> list[tuple[str, str]]:
     """(local path, file name) of every file named or under a named directory; hidden files
-    and directories (``.ipynb_checkpoints``) are skipped inside directories."""
+    and directories (``.ipynb_checkpoints``) are skipped inside directories. ``confined``: only
+    paths whose real path is under ``root`` (the Jupyter server's files)."""
     found: list[tuple[str, str]] = []
     for given in paths:
-        path = os.path.join(root, os.path.expanduser(given))
+        path = os.path.join(root, given)
+        if confined and not _inside(path, root):
+            raise _refused(
+                f"{shown(given)} is outside the files of this Jupyter server ({root}): move it "
+                "there first.",
+                "PATH_OUTSIDE",
+                403,
+            )
         if os.path.isfile(path):
             found.append((path, os.path.basename(path)))
         elif os.path.isdir(path):
             for top, dirs, names in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 found += [(os.path.join(top, n), n) for n in sorted(names) if not n.startswith(".")]
+                if len(found) > MAX_FILES:
+                    break
         else:
             raise _refused(
                 f"{shown(given)} is not a file or directory here: check the path.",
@@ -173,6 +188,7 @@ class Uploader:
         dataset: object,
         lifetime: object,
         root: str,
+        confined: bool,
     ) -> AsyncIterator[Event]:
         if isinstance(paths, str):
             paths = [paths]
@@ -185,7 +201,7 @@ class Uploader:
         rule_lifetime = None if lifetime is None else validate_lifetime(self.instance, lifetime)
         dataset_did = None if dataset in (None, "") else parse_did(dataset)
         rse, writer = self._upload_rse()
-        files = await asyncio.to_thread(list_files, paths, root)
+        files = await asyncio.to_thread(list_files, paths, root, confined)
         if not files:
             raise _refused("The directories given hold no files.", "BAD_PATHS")
         items = await asyncio.to_thread(self._targets, files, target)
