@@ -106,7 +106,10 @@ class Server:
 
     def start_kernel(self) -> tuple[str, Path]:
         """A kernel started by the server (so it has the shim's env); its connection file."""
-        kernel_id = self.http.post("/api/kernels", json={"name": "python3"}).json()["id"]
+        # As JupyterLab does for a notebook at the top: the kernel works in the server's files.
+        kernel_id = self.http.post("/api/kernels", json={"name": "python3", "path": ""}).json()[
+            "id"
+        ]
         path = self.runtime / f"kernel-{kernel_id}.json"
         deadline = time.monotonic() + 30
         while not path.exists() and time.monotonic() < deadline:
