@@ -458,7 +458,14 @@ class _Plan:
             rules = []
             if self.rse not in await self._qos_rses():
                 rules.append(await self._scratch_rule(item.did))
-            rule, _ = await self._ensure_rule(item.did)
+            try:
+                rule, _ = await self._ensure_rule(item.did)
+            except DatalakeError as e:
+                e.message += (
+                    f" {item.did} is registered on {self.rse} (kept there for now): upload it "
+                    "again once this is solved, which only adds the QoS rule."
+                )
+                raise
             rules.append(rule)
         return rules
 
