@@ -1,6 +1,7 @@
 import type { ServerConnection } from '@jupyterlab/services';
 
-import { DatalakeRequestError, requestAPI } from './request';
+import type { ILifecycleAPI, IUploadLine, IVerifyLine } from './lifecycle';
+import { DatalakeRequestError, requestAPI, requestLines } from './request';
 import { parseRuleId } from './staging';
 import type {
   IDatalakeAPI,
@@ -147,5 +148,45 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
         query: { instance }
       });
     }
+  };
+}
+
+/**
+ * The routes of the other half of the lifecycle: upload and verify stream their lines,
+ * move answers the new staging.
+ */
+export function createLifecycleAPI(
+  settings: ServerConnection.ISettings,
+  instance: () => string
+): ILifecycleAPI {
+  return {
+    upload: (request, onLine) =>
+      requestLines<IUploadLine>(
+        'uploads',
+        settings,
+        {
+          method: 'POST',
+          body: { ...request, instance: instance() || undefined }
+        },
+        onLine
+      ),
+    verify: (did, report, onLine) =>
+      requestLines<IVerifyLine>(
+        'verify',
+        settings,
+        {
+          method: 'POST',
+          body: { did, report, instance: instance() || undefined }
+        },
+        onLine
+      ),
+    move: async (id, qos) =>
+      (
+        await requestAPI<{ stagings: IStaging[] }>(
+          `${stagingRoute(id)}/move`,
+          settings,
+          { method: 'POST', body: { qos, instance: instance() || undefined } }
+        )
+      ).stagings[0]
   };
 }

@@ -3,6 +3,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import React from 'react';
 
+import { CommandIDs } from '../commands';
 import { formatBytes, formatDuration, secondsUntil } from '../format';
 import { describeExpiry, describeStaging } from '../states';
 import type { IDatalakeModel, IStaging } from '../tokens';
@@ -16,6 +17,7 @@ function StagingRow(props: {
   model: IDatalakeModel;
   trans: TranslationBundle;
   openDid: (did: string) => void;
+  commands: CommandRegistry;
   now: number;
 }): JSX.Element {
   const { staging: s, model, trans, now } = props;
@@ -116,6 +118,31 @@ function StagingRow(props: {
             </button>
             <button
               type="button"
+              className="jp-mod-styled"
+              aria-label={trans.__('Move staging of %1 to another QoS', s.did)}
+              disabled={model.busy}
+              onClick={() =>
+                void props.commands.execute(CommandIDs.moveStaging, {
+                  id: s.id
+                })
+              }
+            >
+              {trans.__('Move to…')}
+            </button>
+            <button
+              type="button"
+              className="jp-mod-styled"
+              aria-label={trans.__('Verify the local copies of %1', s.did)}
+              onClick={() =>
+                void props.commands.execute(CommandIDs.verifyDid, {
+                  did: s.did
+                })
+              }
+            >
+              {trans.__('Verify copies')}
+            </button>
+            <button
+              type="button"
               className="jp-mod-styled jp-mod-warn"
               aria-label={trans.__('Release staging of %1', s.did)}
               disabled={model.busy}
@@ -208,6 +235,7 @@ export class StagingsView extends ReactWidget {
                 model={model}
                 trans={trans}
                 now={now}
+                commands={this._commands}
                 openDid={did =>
                   void this._commands.execute(this._openDid, { did })
                 }
