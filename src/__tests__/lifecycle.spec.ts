@@ -43,8 +43,8 @@ describe('Lifecycle.upload', () => {
     });
 
     expect(seen).toEqual([0, 0, 50, 150, 200, 300, 300, 300]);
+    expect(upload.label).toBe('2 items');
     expect(upload).toMatchObject({
-      label: '2 items',
       files: 2,
       bytes: 300,
       bytesDone: 300,
