@@ -34,7 +34,7 @@ async function stagingMenu(page: Page, did: string, item: string) {
   const row = page.locator(
     `#jp-datalake-panel .jp-datalake-staging[data-did="${did}"]`
   );
-  await expect(row).toBeVisible({ timeout: 30000 });
+  await expect(row).toBeVisible({ timeout: 60000 });
   await row.click({ button: 'right' });
   await page.getByRole('menuitem', { name: item }).click();
 }

@@ -379,6 +379,10 @@ class StagingManager:
         self._list_ids, self._listed_at = ids, time.monotonic()
         self._listed_when = datetime.now(timezone.utc)
 
+    def joined(self, rule_ids: list[str]) -> None:
+        """Rules made elsewhere in the shim (an upload's QoS rules) join the cached list."""
+        self._joined([{"id": rule_id} for rule_id in rule_ids])
+
     def _joined(self, stagings: list[dict[str, Any]]) -> None:
         """New stagings join the cached list (no relisting right after a stage)."""
         if self._list_ids is not None:

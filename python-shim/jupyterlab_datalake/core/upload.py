@@ -528,4 +528,7 @@ class _Plan:
             "lifetime": self.lifetime,
             "comment": make_comment(self.qos.name, "upload"),
         }
-        return await self.client.add_rule(body), True
+        rule_id = await self.client.add_rule(body)
+        # A staging now: the panel's next list has it without waiting for a relisting.
+        self.up.staging.joined([rule_id])
+        return rule_id, True
