@@ -99,9 +99,10 @@ test('upload from the file browser, verify the copy, move it to CHEAP-ANALYSIS',
     .getByRole('button', { name: 'Move' })
     .click();
   const view = await lake.openStagings();
-  const moved = view.locator(`.jp-datalake-staging[data-did="${did}"]`);
-  await expect(moved).toHaveCount(1, { timeout: 90000 });
-  await expect(moved).toContainText('CHEAP-ANALYSIS');
+  // The new copy arrives (Rucio then removes the FAST rule: tests/integration/test_lifecycle.py)
+  const moved = view.locator(`.jp-datalake-staging[data-did="${did}"]`, {
+    hasText: 'CHEAP-ANALYSIS'
+  });
   await expect(moved).toHaveAttribute('data-state', 'OK', { timeout: 90000 });
   expect(
     fs.existsSync(path.join(STORAGE, 'HUB-CHEAP', 'user', 'alice', name))
