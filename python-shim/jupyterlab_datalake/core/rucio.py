@@ -171,7 +171,7 @@ class RucioClient:
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
             headers={"User-Agent": "jupyterlab-datalake"},
         )
-        self.auth = auth or make_token_provider(instance, self.http)
+        self.auth = auth or make_token_provider(instance, self.http, timeout=timeout)
 
     def url(self, *segments: str, collection: bool = False) -> str:
         """The base URL (its path prefix kept) and the encoded segments; ``collection`` adds the

@@ -35,11 +35,16 @@ class Instance:
     """The objects of one configured Rucio instance, built on first use."""
 
     def __init__(
-        self, config: InstanceConfig, timeout: float, transport: httpx.AsyncBaseTransport | None
+        self,
+        config: InstanceConfig,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None,
+        *,
+        is_default: bool = True,
     ):
         self.config = config
         self.client = RucioClient(config, timeout=timeout, transport=transport)
-        self.staging = StagingManager(config, self.client)
+        self.staging = StagingManager(config, self.client, keeps_untagged=is_default)
         self.paths = PathResolver(config, self.client)
         self.listings = ListingCache()
         self.browse = Browser(self.client, self.listings)
@@ -106,7 +111,10 @@ class DatalakeService:
             )
         if name not in self._instances:
             self._instances[name] = Instance(
-                self.config.instances[name], self.config.request_timeout, self._transport
+                self.config.instances[name],
+                self.config.request_timeout,
+                self._transport,
+                is_default=name == self.config.default_instance,
             )
         return self._instances[name]
 
@@ -135,6 +143,10 @@ class DatalakeService:
             "rucio_version": inst.version,
             "token_expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
             "auth_type": auth.auth_type,
+            # Where the token came from (hub, file, env; null: issued by Rucio), and whether
+            # the shim gets a new one before it expires (then the user has nothing to do).
+            "token_source": auth.token_source,
+            "token_auto_renew": auth.renews,
         }
 
     async def scopes(self, *, instance: str | None = None) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 QoS class + the hub's site expression → ``QOS=<class>&<site_expression>`` (per-class override).
 Rucio is the source of truth: the list comes from ``GET /rules/?account=`` filtered by the
-comment tag; a short-lived cache and one RuleWatcher loop per rule keep Rucio's load independent
-of the number of open tabs.
+comment tag, ``jupyterlab-datalake@<instance> <QoS> [comment]``: the instance's name keeps the
+stagings of two instances apart even when both reach the same Rucio as the same account. A
+short-lived cache and one RuleWatcher loop per rule keep Rucio's load independent of the number
+of open tabs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .watcher import RuleWatcher
 
 TAG = "jupyterlab-datalake"
 # Rucio only soft-deletes a rule (it lingers up to an hour): a released staging is re-commented
-# with this prefix, which ``tagged_qos`` does not accept, so it leaves the stagings list at once.
+# with this prefix, which ``staging_tag`` does not accept, so it leaves the stagings list at once.
 RELEASED = TAG + "-released"
 # A Rucio rule id: 32 hex digits, in any case (the same rule as src/staging.ts).
 RULE_ID_PATTERN = "[0-9a-fA-F]{32}"
@@ -75,25 +77,41 @@ def parse_rule_id(rule_id: object) -> str:
     return rule_id.lower()
 
 
-def make_comment(qos: str, comment: object) -> str:
+def make_comment(instance: str, qos: str, comment: object) -> str:
     if comment is not None and not isinstance(comment, str):
         raise DatalakeError(400, "The comment must be a string.", "BAD_COMMENT")
-    text = f"{TAG} {qos}" + (f" {comment.strip()}" if comment and comment.strip() else "")
+    text = f"{TAG}@{instance} {qos}" + (
+        f" {comment.strip()}" if comment and comment.strip() else ""
+    )
     if len(text) > COMMENT_MAX:
         raise DatalakeError(
             400,
-            f"The comment is too long: keep it under {COMMENT_MAX - 40} characters.",
+            f"The comment is too long: keep it under {COMMENT_MAX - 40 - len(instance)} "
+            "characters.",
             "BAD_COMMENT",
         )
     return text
 
 
+def staging_tag(comment: object) -> tuple[str | None, str] | None:
+    """(instance, QoS class) of a rule comment made by this product, else None. Stagings made
+    before the instance was recorded (``jupyterlab-datalake <QoS>``) have instance None."""
+    if not isinstance(comment, str):
+        return None
+    head, _, rest = comment.partition(" ")
+    if head == TAG:
+        instance = None
+    elif head.startswith(TAG + "@") and len(head) > len(TAG) + 1:
+        instance = head[len(TAG) + 1 :]
+    else:
+        return None
+    return instance, rest.split(" ", 1)[0]
+
+
 def tagged_qos(comment: object) -> str | None:
     """The QoS class recorded in a rule comment made by this product, else None."""
-    if not isinstance(comment, str) or not (comment == TAG or comment.startswith(TAG + " ")):
-        return None
-    parts = comment.split(" ", 2)
-    return parts[1] if len(parts) > 1 else ""
+    tag = staging_tag(comment)
+    return tag[1] if tag else None
 
 
 def staging_from_rule(
@@ -138,9 +156,12 @@ class StagingManager:
         *,
         list_ttl: float = 30.0,
         watcher: RuleWatcher | None = None,
+        keeps_untagged: bool = True,
     ) -> None:
         self.instance = instance
         self.client = client
+        # Stagings from before the instance was recorded in the tag belong to the default one.
+        self.keeps_untagged = keeps_untagged
         self.list_ttl = list_ttl
         self.watcher = watcher or RuleWatcher(self.fetch)
         self._sizes: dict[str, tuple[int | None, int | None]] = {}
@@ -180,6 +201,13 @@ class StagingManager:
         size = await self.did_size(DID(str(rule.get("scope")), str(rule.get("name"))))
         return staging_from_rule(rule, self.instance, size)
 
+    def owns(self, rule: dict[str, Any]) -> bool:
+        """Whether a rule is a staging of this instance (by its comment tag)."""
+        tag = staging_tag(rule.get("comments", rule.get("comment")))
+        if tag is None:
+            return False
+        return tag[0] == self.instance.name or (tag[0] is None and self.keeps_untagged)
+
     async def fetch(self, rule_id: str) -> dict[str, Any]:
         """One ``GET /rules/{id}``; the watcher's poll."""
         return await self._staging(await self.client.rule(rule_id))
@@ -187,14 +215,12 @@ class StagingManager:
     async def _own_rule(self, rule_id: str) -> dict[str, Any]:
         rule_id = parse_rule_id(rule_id)
         rule = await self.client.rule(rule_id)
-        if (
-            tagged_qos(rule.get("comments", rule.get("comment"))) is None
-            or rule.get("account") != await self.account()
-        ):
+        if not self.owns(rule) or rule.get("account") != await self.account():
             raise DatalakeError(
                 404,
-                f"Rule {rule_id} is not a staging of your account made by jupyterlab-datalake; "
-                "manage it with the Rucio client or WebUI.",
+                f"Rule {rule_id} is not a staging of your account made by jupyterlab-datalake "
+                f"on instance {self.instance.name!r}; manage it there, or with the Rucio client "
+                "or WebUI.",
                 "NOT_A_STAGING",
             )
         return rule
@@ -221,7 +247,7 @@ class StagingManager:
                 lines = self.client.rules(account)
                 async with contextlib.aclosing(lines):
                     async for rule in lines:
-                        if tagged_qos(rule.get("comments", rule.get("comment"))) is None:
+                        if not self.owns(rule):
                             continue
                         if self.watcher.is_polling(rule["id"]):
                             self.watcher.get(rule["id"])
@@ -305,7 +331,7 @@ class StagingManager:
         parsed = [parse_did(d) for d in dids]
         qos_class = resolve_qos(self.instance, qos)
         lifetime = validate_lifetime(self.instance, lifetime)
-        tag = make_comment(qos_class.name, comment)
+        tag = make_comment(self.instance.name, qos_class.name, comment)
         account = await self.account()
         stagings: list[dict[str, Any]] = []
         created = False
@@ -346,6 +372,15 @@ class StagingManager:
                 "DUPLICATE_RULE",
             ) from duplicate
         rule_id = str(existing["id"])
+        other = staging_tag(existing.get("comments", existing.get("comment")))
+        if other is not None and not self.owns(existing):
+            raise DatalakeError(
+                409,
+                f"{did} is already staged in QoS class {qos.name} by instance "
+                f"{other[0] or '(unnamed)'!r} of the same Rucio account: use it there, or "
+                "release it there first.",
+                "DUPLICATE_RULE",
+            ) from duplicate
         if str(existing.get("comments", existing.get("comment")) or "").startswith(RELEASED):
             # A released staging still lingering in Rucio: take it back, with the lifetime
             # asked for now (not the hour left by the release).
