@@ -112,7 +112,20 @@ def jwt_expiry(token: str) -> datetime | None:
     return _claim_time(jwt_claims(token), "exp")
 
 
-def _tls_failure(error: BaseException) -> bool:
+def trust_context(instance: InstanceConfig) -> ssl.SSLContext:
+    """TLS that trusts the instance's ``ca_cert`` (else the system's CAs)."""
+    try:
+        return ssl.create_default_context(cafile=instance.ca_cert)
+    except (OSError, ssl.SSLError) as e:
+        raise DatalakeError(
+            502,
+            f"The CA certificate {instance.ca_cert} of instance {instance.name!r} cannot be "
+            "read: fix 'ca_cert'.",
+            "CONFIG",
+        ) from e
+
+
+def tls_failure(error: BaseException) -> bool:
     """Whether an HTTP error was caused by a failed TLS handshake."""
     seen: BaseException | None = error
     while seen is not None:
@@ -270,8 +283,9 @@ class IssuedTokenProvider(TokenProvider):
                 f"Rucio authentication at {self.auth_url} did not answer in time; try again later.",
                 "RUCIO_TIMEOUT",
             ) from e
-        except httpx.HTTPError as e:
-            if _tls_failure(e):
+        except (httpx.HTTPError, OSError) as e:
+            # A refused client certificate may surface as a bare SSLError (TLS 1.3: on read).
+            if tls_failure(e):
                 raise DatalakeError(
                     502,
                     f"The TLS handshake with Rucio at {self.auth_url} failed: check that the "
@@ -352,7 +366,7 @@ class X509ProxyTokenProvider(IssuedTokenProvider):
         self._proxy = proxy
         self._client: httpx.AsyncClient | None = None
         self._loaded_mtime: float | None = None
-        self._ca_cert = instance.ca_cert
+        self._instance = instance
         self._timeout = timeout
 
     def _problem(self, what: str) -> DatalakeError:
@@ -374,15 +388,7 @@ class X509ProxyTokenProvider(IssuedTokenProvider):
             await self._client.aclose()  # the proxy was renewed: present the new one
             self._client = None
         if self._client is None:
-            try:
-                context = ssl.create_default_context(cafile=self._ca_cert)
-            except (OSError, ssl.SSLError) as e:
-                raise DatalakeError(
-                    502,
-                    f"The CA certificate {self._ca_cert} of instance {self.instance_name!r} "
-                    "cannot be read: fix 'ca_cert'.",
-                    "CONFIG",
-                ) from e
+            context = trust_context(self._instance)
             try:
                 context.load_cert_chain(self._proxy)
             except (OSError, ssl.SSLError) as e:

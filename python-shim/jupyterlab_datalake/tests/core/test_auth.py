@@ -146,3 +146,10 @@ async def test_x509_missing_proxy_is_explained(tmp_path):
     with pytest.raises(DatalakeError, match="voms-proxy-init"):
         await provider.token()
     await provider.close()
+
+
+def test_an_unreadable_ca_cert_names_the_key_to_fix(tmp_path):
+    inst = parse_config([stub_instance(ca_cert=str(tmp_path / "nope.pem"))], None).instances["stub"]
+    with pytest.raises(DatalakeError) as info:
+        RucioClient(inst)
+    assert info.value.reason == "CONFIG" and "fix 'ca_cert'" in info.value.message
