@@ -47,6 +47,10 @@ export interface IWhoami {
   rucio_version: string;
   token_expires_at: string | null;
   auth_type: string;
+  /** Where the token came from: the hub's auth_state, a file, a variable; null: Rucio issued it. */
+  token_source: 'hub' | 'file' | 'env' | null;
+  /** The shim gets a new token before this one expires: nothing for the user to do. */
+  token_auto_renew: boolean;
 }
 
 export interface IReplica {

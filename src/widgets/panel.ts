@@ -47,6 +47,7 @@ export class DatalakePanel extends SidePanel {
         startDidDrag(
           did,
           variableName(did, model.settings.variableNaming),
+          model.instance === model.defaultInstance ? null : model.instance,
           x,
           y,
           this
