@@ -13,7 +13,7 @@ from ..core.config import DatalakeConfig, resolve_config
 from ..core.hub import HUB_TOKEN_ENVS
 from ..core.service import DatalakeService
 from ..errors import ConfigError
-from .kernel_env import KernelEnvironment, shim_url
+from .kernel_env import KernelEnvironment, seal_process, shim_url
 from .routes import SECRET_SETTING, SERVICE_SETTING, handlers
 
 
@@ -83,6 +83,11 @@ class DatalakeApp(ExtensionApp):
         if any(instance.auth.type == "hub" for instance in config.instances.values()):
             self._keep_hub_auth_token()
             names += HUB_TOKEN_ENVS
+            if not seal_process():
+                self.log.warning(
+                    "jupyterlab-datalake: kernels of this user can read the hub's API token "
+                    "in /proc/<server pid>/environ (the server could not be made non-dumpable)"
+                )
         return names
 
     def _keep_hub_auth_token(self) -> None:
