@@ -151,6 +151,7 @@ class TokenProvider:
         self.expires_at: datetime | None = None
         #: where the current token came from: "hub", "file", "env", or None (issued by Rucio)
         self.token_source: str | None = None
+        self._retried: Secret | None = None
 
     async def token(self) -> str:
         raise NotImplementedError
@@ -158,6 +159,24 @@ class TokenProvider:
     async def renew(self, rejected: str) -> str:
         """Called after Rucio answered 401 to ``rejected``: return a different, fresh token."""
         raise NotImplementedError
+
+    def refusal(self, url: str) -> DatalakeError:
+        """What to tell the user when Rucio refuses the token this source just renewed."""
+        return DatalakeError(
+            502,
+            f"Rucio at {url} did not accept the shim's credentials: check the credentials "
+            f"configured for instance {self.instance_name!r}.",
+            "RUCIO_AUTH_FAILED",
+        )
+
+    def _second_try(self, token: str) -> bool:
+        """Whether a token Rucio refused may be sent once more. Rucio refuses a new OIDC token
+        when its first uses arrive together (they race to record it; the loser gets 401), so
+        the same token gets one more try before it counts as refused."""
+        if self._retried is not None and self._retried.reveal() == token:
+            return False
+        self._retried = Secret(token)
+        return True
 
     def secrets(self) -> list[str]:
         """Values that must be scrubbed from anything shown to users."""
@@ -460,14 +479,18 @@ class OidcTokenProvider(TokenProvider):
 
     async def renew(self, rejected: str) -> str:
         token = self._read(force=True)
-        if token == rejected:
-            raise DatalakeError(
-                502,
-                "Rucio rejected the OIDC access token (expired or wrong audience): "
-                "refresh it (log in to the hub again) and retry.",
-                "RUCIO_TOKEN_EXPIRED",
-            )
+        if token == rejected and not self._second_try(token):
+            raise self.refusal(self.rucio_url)
         return token
+
+    def refusal(self, url: str) -> DatalakeError:
+        source = self._file or f"${self._env}"
+        return DatalakeError(
+            502,
+            f"Rucio at {url} rejected the OIDC access token in {source} (expired or wrong "
+            "audience): refresh it (log in to the hub again) and retry.",
+            "RUCIO_TOKEN_EXPIRED",
+        )
 
     def secrets(self) -> list[str]:
         return [self._token.reveal()] if self._token else []
@@ -544,8 +567,10 @@ class HubTokenProvider(TokenProvider):
         )
 
     async def _fetch(self, rejected: str | None) -> str:
-        """A token other than ``rejected``: from the hub, else the fallback; raise otherwise."""
+        """A valid token other than ``rejected``: the hub's, else the fallback's; else
+        ``rejected`` once more (``_second_try``); raise otherwise."""
         error: DatalakeError
+        found: list[tuple[str, datetime | None, str | None]] = []
         if self._hub is None:
             error = self._hub_problem()
         else:
@@ -554,30 +579,32 @@ class HubTokenProvider(TokenProvider):
             except DatalakeError as e:
                 error = e
             else:
-                now = time.time()
-                expires = jwt_expiry(token)
-                if token != rejected and (expires is None or expires.timestamp() > now):
-                    self._take(token, "hub", now)
-                    return token
-                error = DatalakeError(
-                    502,
-                    "Rucio rejected the access token JupyterHub holds for you, or it has "
-                    "expired: log in to the hub again (operators: check that the hub renews "
-                    "it and that its audience is Rucio's).",
-                    "RUCIO_TOKEN_EXPIRED",
-                )
+                found.append((token, jwt_expiry(token), "hub"))
+                error = self.refusal(self.rucio_url)
         if self._fallback is not None:
-            try:
+            with contextlib.suppress(DatalakeError):
                 token = await self._fallback.token()
-            except DatalakeError:
-                pass
-            else:
-                now = time.time()
-                expires = self._fallback.expires_at
-                if token != rejected and (expires is None or expires.timestamp() > now):
-                    self._take(token, self._fallback.token_source or "file", now)
-                    return token
-        raise error
+                found.append((token, self._fallback.expires_at, self._fallback.token_source))
+        now = time.time()
+        valid = [(t, src) for t, exp, src in found if exp is None or exp.timestamp() > now]
+        chosen = next(((t, src) for t, src in valid if t != rejected), None)
+        same = next(((t, src) for t, src in valid if t == rejected), None)
+        if chosen is None and same is not None and self._second_try(same[0]):
+            chosen = same
+        if chosen is None:
+            raise error
+        token, source = chosen
+        self._take(token, source or "file", now)
+        return token
+
+    def refusal(self, url: str) -> DatalakeError:
+        return DatalakeError(
+            502,
+            f"Rucio at {url} rejected the access token JupyterHub holds for you, or it has "
+            "expired: log in to the hub again (operators: check that the hub renews it and "
+            "that its audience is Rucio's).",
+            "RUCIO_TOKEN_EXPIRED",
+        )
 
     def _refresh_soon(self) -> None:
         """Ask the hub in the background; the token in hand serves meanwhile."""

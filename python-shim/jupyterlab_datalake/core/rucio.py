@@ -287,9 +287,11 @@ class RucioClient:
                 raise self._unreachable(e) from e
             except (httpx.HTTPError, OSError) as e:
                 raise self._unreachable(e) from e
-            if response.status_code == 401 and token and not renewed:
-                renewed = True
+            if response.status_code == 401 and token:
                 await response.aclose()
+                if renewed:  # refused again: the token source says what to do
+                    raise self.auth.refusal(self._host())
+                renewed = True
                 await self.auth.renew(token)
                 continue
             if response.status_code in RETRY_STATUS and delays:
