@@ -76,8 +76,12 @@ async function server(page: Page, user: string) {
 
 /** Open the panel: connected as `user` at once, with nothing to fill in. */
 async function openPanel(page: Page, user: string): Promise<void> {
-  await page.locator(`.jp-SideBar [data-id="${PANEL_ID}"]`).click();
   const panel = page.locator(`#${PANEL_ID}`);
+  // A restored workspace may have it open already: a click would close it.
+  if (!(await panel.isVisible())) {
+    await page.locator(`.jp-SideBar [data-id="${PANEL_ID}"]`).click();
+  }
+  await expect(panel).toBeVisible();
   await expect(panel.locator('.jp-datalake-connection')).toHaveAttribute(
     'data-state',
     'connected',
@@ -170,6 +174,9 @@ test('alice: log in, spawn, the panel is hers, stage, drag into a notebook, read
   await expect(page.locator('.jp-NotebookPanel .jp-Cell')).toHaveCount(1, {
     timeout: 60000
   });
+  await expect(
+    page.locator(`.jp-SideBar [data-id="${PANEL_ID}"]`)
+  ).toBeVisible();
 
   await openPanel(page, 'alice');
   await search(page, SB002);
@@ -243,6 +250,10 @@ test('bob: his own stagings, none of alice’s', async ({ browser }) => {
   const context = await browser.newContext();
   const page = await context.newPage();
   await logIn(page, 'bob');
+  await page.goto('/user/bob/lab?reset'); // whatever his last session left open
+  await expect(page.locator(`.jp-SideBar [data-id="${PANEL_ID}"]`)).toBeVisible(
+    { timeout: 60000 }
+  );
   const bob = await server(page, 'bob');
   await openPanel(page, 'bob');
   // Something of his own, so the list is not empty by accident.
@@ -254,10 +265,7 @@ test('bob: his own stagings, none of alice’s', async ({ browser }) => {
     })
   ).stagings[0];
   try {
-    await page
-      .locator(`#${PANEL_ID} .jp-datalake-stagings-section`)
-      .getByRole('button', { name: 'Refresh stagings' })
-      .click();
+    // The panel polls the shim, whose list the new staging joined.
     const list = page.locator(`#${PANEL_ID} li.jp-datalake-staging`);
     await expect(
       page.locator(
