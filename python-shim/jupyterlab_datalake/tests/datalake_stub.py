@@ -47,11 +47,14 @@ class StubChannel(Channel):
         self.step = step
         self.rules: dict[str, dict[str, Any]] = {}
         self.calls: list[str] = []
+        #: (verb, instance) of every call: which instance each verb was asked of
+        self.asked: list[tuple[str, str | None]] = []
         self.down = False
         self._ids = itertools.count(1)
 
     def _call(self, verb: Verb, arguments: dict[str, Any], instance: str | None) -> Any:
         self.calls.append(verb.name)
+        self.asked.append((verb.name, instance))
         if self.down:
             raise DatalakeError(
                 502,
