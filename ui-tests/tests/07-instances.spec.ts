@@ -1,0 +1,145 @@
+/**
+ * Two Rucio instances at once: `testbed` (userpass) and `testbed-x509`, the same Rucio and
+ * account reached over TLS with alice's X.509 proxy. The panel switches between them, a staging
+ * made in one never shows under the other, and a DID of testbed-x509 dropped into or attached to
+ * a notebook carries its instance to the kernel.
+ */
+import type { APIRequestContext } from '@playwright/test';
+
+import {
+  expect,
+  galata,
+  openPanel,
+  panel,
+  row,
+  search,
+  test
+} from './fixtures';
+
+const X509 = 'testbed-x509';
+const SB002 = 'demo:lofar-obs-sb002';
+
+test.use({
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    'jupyterlab-datalake:plugin': { pollInterval: 1 }
+  }
+});
+
+async function stagingsOf(
+  request: APIRequestContext,
+  instance: string
+): Promise<any[]> {
+  const response = await request.get('/datalake/stagings', {
+    params: { instance }
+  });
+  expect(response.ok(), await response.text()).toBeTruthy();
+  return (await response.json()).stagings;
+}
+
+async function releaseAll(request: APIRequestContext): Promise<void> {
+  for (const s of await stagingsOf(request, X509)) {
+    if (s.did === SB002) {
+      await request.delete(`/datalake/stagings/${s.id}`, {
+        params: { instance: X509 }
+      });
+    }
+  }
+}
+
+test.afterEach(async ({ request }) => {
+  await releaseAll(request);
+});
+
+test('switch to testbed-x509: its own stagings, its DIDs dropped and attached with their instance', async ({
+  page,
+  request
+}) => {
+  test.setTimeout(180000);
+  await releaseAll(request);
+  await page.notebook.createNew('instances.ipynb');
+  await openPanel(page); // alice @ testbed
+
+  const selector = panel(page).getByRole('combobox', {
+    name: 'Rucio instance'
+  });
+  await expect(selector).toHaveValue('testbed');
+  await selector.selectOption(X509);
+  const identity = panel(page).locator('.jp-datalake-identity');
+  await expect(identity).toHaveText(`alice @ ${X509}`);
+  await expect(identity).toHaveAttribute('data-auth-type', 'x509_proxy');
+
+  // Stage a dataset in testbed-x509, from its stage form.
+  await search(page, SB002);
+  await row(page, SB002).click();
+  const form = page.locator(`form.jp-datalake-stage[data-did="${SB002}"]`);
+  await form
+    .getByRole('combobox', { name: 'QoS class' })
+    .selectOption('CHEAP-ANALYSIS');
+  const posted = page.waitForResponse(
+    r =>
+      r.url().includes('/datalake/stagings') &&
+      r.request().method() === 'POST' &&
+      r.request().postDataJSON()?.instance === X509
+  );
+  await form.getByRole('button', { name: 'Stage near the hub' }).click();
+  const id = (await (await posted).json()).stagings[0].id as string;
+  const staging = panel(page).locator(
+    `li.jp-datalake-staging[data-staging-id="${id}"]`
+  );
+  await expect(staging).toHaveAttribute('data-state', 'OK', { timeout: 90000 });
+
+  // Under testbed it is not there, in the panel nor in the shim's list; back under X.509 it is.
+  await selector.selectOption('testbed');
+  await expect(identity).toHaveText('alice @ testbed');
+  await expect(
+    panel(page).locator('.jp-datalake-stagings-section')
+  ).toBeVisible();
+  await expect(staging).toHaveCount(0);
+  expect((await stagingsOf(request, 'testbed')).map(s => s.id)).not.toContain(
+    id
+  );
+  await selector.selectOption(X509);
+  await expect(identity).toHaveText(`alice @ ${X509}`);
+  await expect(staging).toBeVisible();
+
+  // Dropped into the notebook: the cell names the instance, and the kernel reads the paths.
+  await search(page, SB002);
+  const cells = page.locator('.jp-NotebookPanel .jp-Notebook .jp-Cell');
+  await row(page, SB002).dragTo(cells.first());
+  const dropped = cells.filter({ hasText: '%datalake paths' });
+  await expect(dropped.locator('.jp-InputArea-editor')).toHaveText(
+    `lofar_obs_sb002 = %datalake paths ${SB002} --instance ${X509}`
+  );
+  const index = await cells.evaluateAll(all =>
+    all.findIndex(c => c.textContent?.includes('%datalake paths'))
+  );
+  await page.notebook.runCell(index, true);
+  await page.notebook.addCell(
+    'code',
+    'import os\nprint(lofar_obs_sb002.did, sum(os.path.isfile(p) for p in lofar_obs_sb002))'
+  );
+  const reader = (await page.notebook.getCellCount()) - 1;
+  await page.notebook.runCell(reader, true);
+  expect((await page.notebook.getCellTextOutput(reader))?.join('').trim()).toBe(
+    `${SB002} 4`
+  );
+
+  // Attached to the notebook: recorded with its instance, bound in the kernel from it.
+  await row(page, SB002).click();
+  await page.getByRole('button', { name: 'Attach to notebook' }).click();
+  const label = page.locator(
+    '.jp-NotebookPanel .jp-datalake-attachments-label'
+  );
+  await expect(label).toHaveAttribute('data-state', 'bound', {
+    timeout: 60000
+  });
+  const attachments = await page.evaluate(() =>
+    (window as any).jupyterapp.shell.currentWidget.context.model.getMetadata(
+      'datalake_attachments'
+    )
+  );
+  expect(attachments).toEqual([
+    { did: SB002, instance: X509, variable: 'lofar_obs_sb002' }
+  ]);
+});
