@@ -531,7 +531,7 @@ class HubTokenProvider(TokenProvider):
             return False
         return self.expires_at is None or now < self.expires_at.timestamp() - self._margin
 
-    def _take(self, token: str, source: str, now: float) -> None:
+    def _take(self, token: str, source: str | None, now: float) -> None:
         """Keep ``token``; the next ask is at half its lifetime, or soon if that has passed."""
         claims = jwt_claims(token)
         expires, issued = _claim_time(claims, "exp"), _claim_time(claims, "iat")
@@ -594,7 +594,7 @@ class HubTokenProvider(TokenProvider):
         if chosen is None:
             raise error
         token, source = chosen
-        self._take(token, source or "file", now)
+        self._take(token, source, now)
         return token
 
     def refusal(self, url: str) -> DatalakeError:
@@ -618,9 +618,18 @@ class HubTokenProvider(TokenProvider):
             self._refresh = None
 
     async def _refresh_quietly(self) -> None:
+        """The hub's current token; while it cannot say, the valid token in hand stays."""
         async with self._lock:
             try:
-                await self._fetch(None)
+                if self._hub is not None:
+                    token, source = await self._hub.read(), "hub"
+                elif self._fallback is not None:
+                    token, source = await self._fallback.token(), self._fallback.token_source
+                else:
+                    return
+                expires = jwt_expiry(token)
+                if expires is None or expires.timestamp() > time.time():
+                    self._take(token, source, time.time())
             except DatalakeError as e:
                 log.warning(
                     "datalake[%s]: could not renew the OIDC token: %s", self.instance_name, e

@@ -224,6 +224,23 @@ async def test_a_valid_token_is_kept_while_the_hub_is_down(hub, fake_rucio, capl
     await source.close()
 
 
+async def test_the_hubs_valid_token_is_kept_over_the_fallback_while_the_hub_is_down(
+    hub, fake_rucio, monkeypatch
+):
+    monkeypatch.setenv("MY_TOKEN", jwt(600, serial=7))
+    hub.rotate(lifetime=4.0)
+    source = provider(hub, token_env="MY_TOKEN")
+    token = await source.token()
+    hub.mode = "down"
+    await asyncio.sleep(2.2)
+    assert await source.token() == token
+    await asyncio.sleep(0.1)
+    assert await source.token() == token and source.token_source == "hub"
+    await asyncio.sleep(2.0)  # expired now: the fallback takes over
+    assert await source.token() == os.environ["MY_TOKEN"] and source.token_source == "env"
+    await source.close()
+
+
 BAD_ANSWERS = [
     (httpx.Response(403, json={"message": "Forbidden"}), "restart your server"),
     (httpx.Response(404, json={"message": "Not found"}), "admin:auth_state!user"),
