@@ -17,7 +17,8 @@ import {
 } from './fixtures';
 
 const X509 = 'testbed-x509';
-const SB002 = 'demo:lofar-obs-sb002';
+// In CHEAP-ANALYSIS: no other test stages it as alice, in either instance.
+const SB000 = 'demo:lofar-obs-sb000';
 
 test.use({
   mockSettings: {
@@ -39,7 +40,7 @@ async function stagingsOf(
 
 async function releaseAll(request: APIRequestContext): Promise<void> {
   for (const s of await stagingsOf(request, X509)) {
-    if (s.did === SB002) {
+    if (s.did === SB000) {
       await request.delete(`/datalake/stagings/${s.id}`, {
         params: { instance: X509 }
       });
@@ -70,9 +71,9 @@ test('switch to testbed-x509: its own stagings, its DIDs dropped and attached wi
   await expect(identity).toHaveAttribute('data-auth-type', 'x509_proxy');
 
   // Stage a dataset in testbed-x509, from its stage form.
-  await search(page, SB002);
-  await row(page, SB002).click();
-  const form = page.locator(`form.jp-datalake-stage[data-did="${SB002}"]`);
+  await search(page, SB000);
+  await row(page, SB000).click();
+  const form = page.locator(`form.jp-datalake-stage[data-did="${SB000}"]`);
   await form
     .getByRole('combobox', { name: 'QoS class' })
     .selectOption('CHEAP-ANALYSIS');
@@ -104,12 +105,12 @@ test('switch to testbed-x509: its own stagings, its DIDs dropped and attached wi
   await expect(staging).toBeVisible();
 
   // Dropped into the notebook: the cell names the instance, and the kernel reads the paths.
-  await search(page, SB002);
+  await search(page, SB000);
   const cells = page.locator('.jp-NotebookPanel .jp-Notebook .jp-Cell');
-  await row(page, SB002).dragTo(cells.first());
+  await row(page, SB000).dragTo(cells.first());
   const dropped = cells.filter({ hasText: '%datalake paths' });
   await expect(dropped.locator('.jp-InputArea-editor')).toHaveText(
-    `lofar_obs_sb002 = %datalake paths ${SB002} --instance ${X509}`
+    `lofar_obs_sb000 = %datalake paths ${SB000} --instance ${X509}`
   );
   const index = await cells.evaluateAll(all =>
     all.findIndex(c => c.textContent?.includes('%datalake paths'))
@@ -117,16 +118,16 @@ test('switch to testbed-x509: its own stagings, its DIDs dropped and attached wi
   await page.notebook.runCell(index, true);
   await page.notebook.addCell(
     'code',
-    'import os\nprint(lofar_obs_sb002.did, sum(os.path.isfile(p) for p in lofar_obs_sb002))'
+    'import os\nprint(lofar_obs_sb000.did, sum(os.path.isfile(p) for p in lofar_obs_sb000))'
   );
   const reader = (await page.notebook.getCellCount()) - 1;
   await page.notebook.runCell(reader, true);
   expect((await page.notebook.getCellTextOutput(reader))?.join('').trim()).toBe(
-    `${SB002} 4`
+    `${SB000} 4`
   );
 
   // Attached to the notebook: recorded with its instance, bound in the kernel from it.
-  await row(page, SB002).click();
+  await row(page, SB000).click();
   await page.getByRole('button', { name: 'Attach to notebook' }).click();
   const label = page.locator(
     '.jp-NotebookPanel .jp-datalake-attachments-label'
@@ -140,6 +141,6 @@ test('switch to testbed-x509: its own stagings, its DIDs dropped and attached wi
     )
   );
   expect(attachments).toEqual([
-    { did: SB002, instance: X509, variable: 'lofar_obs_sb002' }
+    { did: SB000, instance: X509, variable: 'lofar_obs_sb000' }
   ]);
 });

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[4]
 CONFIG = ROOT / ".testbed" / "jupyter_server_config.json"
-DID = "demo:lofar-obs-sb002"
+DID = "demo:lofar-obs-sb000"  # in CHEAP-ANALYSIS: no other test stages it as alice
 RULE_OK_WITHIN = 90.0
 
 
