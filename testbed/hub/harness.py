@@ -13,7 +13,8 @@ Needs the testbed up (make testbed-up) and the packages of scripts/setup.sh. Bro
 SIGTERM). stop() leaves no process behind: the hub stops its proxy and single-user servers itself,
 and whatever survives (a hub killed hard) is found by pid and stopped. With `external=True` the
 object drives a hub started elsewhere (scripts/test.sh starts one for all hub tests) and leaves it
-running.
+running. Servers are found through /proc/<pid>/environ; the extension makes its server
+non-dumpable under hub auth, so that takes root (as the hub runs them here) from then on.
 """
 
 from __future__ import annotations
