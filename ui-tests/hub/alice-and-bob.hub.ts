@@ -15,7 +15,8 @@ const TESTBED = process.env.TESTBED_DIR || path.join(ROOT, '.testbed');
 const STORAGE = path.join(TESTBED, 'storage');
 const PANEL_ID = 'jp-datalake-panel';
 const SB002 = 'demo:lofar-obs-sb002';
-const NOTEBOOK = 'hub-drop.ipynb';
+// A new notebook each run: the workspace restored at login may still be reading the last one.
+const NOTEBOOK = `hub-drop-${Date.now()}.ipynb`;
 
 function password(user: string): string {
   const file = path.join(TESTBED, 'hub-users.json');
@@ -121,11 +122,13 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test.afterAll(async () => {
-  if (aliceStaging) {
-    const page = aliceContext.pages()[0];
-    await (
-      await server(page, 'alice')
-    ).remove(`datalake/stagings/${aliceStaging}`);
+  const page = aliceContext.pages()[0];
+  if (page) {
+    const alice = await server(page, 'alice');
+    if (aliceStaging) {
+      await alice.remove(`datalake/stagings/${aliceStaging}`);
+    }
+    await alice.remove(`api/contents/${NOTEBOOK}`);
   }
   await aliceContext.close();
 });
