@@ -210,3 +210,12 @@ def test_cell_magic_need_error_skips_body(ip):
     with pytest.raises(DatalakeError, match="does not exist"):
         ip.run_cell_magic("datalake", "need demo:nope", "n = 1")
     assert "n" not in ip.user_ns
+
+
+def test_every_verb_asks_the_instance_named_by_instance(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 -q FAST --instance testbed-x509 --wait")
+    ip.run_cell("p = %datalake paths demo:lofar-obs-sb000 --instance testbed-x509")
+    run(ip, "status -i testbed-x509")
+    run(ip, "ls demo:lofar-* --instance testbed-x509")
+    assert {instance for _, instance in stub.asked} == {"testbed-x509"}
+    assert {"stage", "paths", "list_stagings", "search"} <= {verb for verb, _ in stub.asked}
