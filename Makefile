@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup build demo hub-demo test lint testbed-up testbed-down testbed-reset testbed-check bench soak screenshots clean
+.PHONY: help setup build demo hub-demo test lint testbed-up testbed-down testbed-reset testbed-scale testbed-check bench soak screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -13,8 +13,7 @@ setup: ## install everything a fresh machine needs (idempotent; WITH_UI=0 skips 
 build: setup ## rebuild the frontend into the Python package
 	npm run build
 
-demo: ## set up, start the Rucio testbed and JupyterLab with the extension (Ctrl-C stops both)
-	WITH_UI=0 WITH_HUB=0 bash scripts/setup.sh
+demo: ## set up, start the Rucio testbed and JupyterLab with the extension on DEMO_PORT (Ctrl-C stops both)
 	bash scripts/demo.sh
 
 hub-demo: ## operator preview: the testbed and JupyterHub with users alice and bob (Ctrl-C stops it)
@@ -37,6 +36,9 @@ testbed-down: ## stop the testbed
 
 testbed-reset: ## stop the testbed and delete its database, storage and credentials
 	bash testbed/reset.sh
+
+testbed-scale: testbed-up ## add demo:scale-1m (10 datasets x 100,000 catalogue-only files) for the 1M benchmarks; idempotent
+	bash testbed/scale.sh
 
 testbed-check: testbed-up ## acceptance: alice stages demo:lofar-obs-sb000 to QOS=FAST&site=HUB, checks, releases
 	bash testbed/check.sh

@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
 # Refresh the README's images in docs/images/: run the browser tests with SCREENSHOTS=1.
 # Assumes `make setup` and `make testbed-up` (what `make screenshots` depends on).
+# Fails if an image the README shows was not written by this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+stamp=$(mktemp)
+trap 'rm -f "$stamp"' EXIT
 cd ui-tests
 PATH=$ROOT/.venv/bin:$PATH CI=1 SCREENSHOTS=1 npx playwright test --reporter=line "$@"
-ls -l "$ROOT"/docs/images/*.png
+cd "$ROOT"
+stale=0
+for image in $(grep -o 'docs/images/[A-Za-z0-9_.-]*\.png' README.md | sort -u); do
+  if [ ! "$image" -nt "$stamp" ]; then
+    echo "not refreshed by this run: $image" >&2
+    stale=1
+  fi
+done
+ls -l docs/images/*.png
+exit "$stale"

@@ -22,6 +22,14 @@ if [ "$WITH_UI" != 0 ] && [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q chromium
 fi
 
+# Debian's ActiveMQ (brings OpenJDK) for the testbed's Rucio events. Optional: without it the
+# testbed runs with events off and says so.
+if [ "${WITH_EVENTS:-1}" != 0 ] && [ ! -f /usr/share/activemq/bin/activemq.jar ]; then
+  log "Installing Debian's ActiveMQ for the testbed's events"
+  { as_root apt-get update -q && DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q activemq; } \
+    || echo "ActiveMQ could not be installed: the testbed will run with events off" >&2
+fi
+
 command -v node >/dev/null || { echo "Node.js (>= 20) and npm are required: apt-get install nodejs npm" >&2; exit 1; }
 
 h=$(hash_of package.json package-lock.json)
@@ -76,6 +84,13 @@ server_cfg=.venv/etc/jupyter/jupyter_server_config.d/jupyterlab_datalake.json
 if [ ! -f "$server_cfg" ]; then
   mkdir -p "$(dirname "$server_cfg")"
   cp python-shim/jupyter-config/server-config/jupyterlab_datalake.json "$server_cfg"
+fi
+# What the wheel puts in <prefix>/etc/ipython (an editable install does not): every kernel of the
+# environment loads the magics.
+kernel_cfg=.venv/etc/ipython/ipython_kernel_config.py
+if ! cmp -s python-shim/jupyter-config/ipython-config/ipython_kernel_config.py "$kernel_cfg"; then
+  mkdir -p "$(dirname "$kernel_cfg")"
+  cp python-shim/jupyter-config/ipython-config/ipython_kernel_config.py "$kernel_cfg"
 fi
 
 if [ "$WITH_UI" != 0 ]; then

@@ -37,7 +37,8 @@ def pytest(results: Path) -> tuple[int, int]:
 
 
 def testbed(results: Path) -> tuple[int, int]:
-    return junit(results / "testbed.xml")
+    parts = [junit(results / f"testbed-{part}.xml") for part in ("identity", "events")]
+    return sum(p for p, _ in parts), sum(f for _, f in parts)
 
 
 def _playwright(path: Path) -> tuple[int, int]:

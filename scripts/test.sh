@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make test`: lint, Jest, pytest (unit + integration against the real testbed), the testbed's own tests (OIDC
-# issuer, X.509 endpoint) and the hub tests (pytest and Playwright through one JupyterHub, with 60 s tokens,
-# including 3 minutes of panel and magic calls), and Playwright in Debian's Chromium against a real JupyterLab.
-# Starts the testbed itself (and stops it again if it started it).
+# issuer, X.509 endpoint, broker events: testbed/tests) and the hub tests (pytest and Playwright through one
+# JupyterHub, with 60 s tokens, including 3 minutes of panel and magic calls), and Playwright in Debian's
+# Chromium against a real JupyterLab. Starts the testbed itself (and stops it again if it started it).
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,9 @@ bash testbed/up.sh || echo "testbed fail" >> "$RESULTS/checks.txt"
 stop_testbed() { [ "$started_testbed" = 1 ] && bash testbed/down.sh >/dev/null 2>&1; }
 trap stop_testbed EXIT
 
+log "Testbed tests (Rucio events through the real broker, bulk data)"
+bash testbed/tests/events/run.sh "$RESULTS/testbed-events.xml" 2>&1 | tail -n 30
+
 log "pytest (unit + integration)"
 (cd python-shim && DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q -p no:cacheprovider \
   --junitxml="$RESULTS/pytest.xml" 2>&1 | tail -n 40)
@@ -60,8 +63,8 @@ stop_hub() {
 }
 trap 'stop_hub; stop_testbed' EXIT
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$HUB_PORT/hub/health" >/dev/null && break; sleep 0.5; done
-(TESTBED_HUB=running TESTBED_HUB_LOG="$HUB_LOG" DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q testbed/tests \
-  --junitxml="$RESULTS/testbed.xml" 2>&1 | tail -n 30)
+(TESTBED_HUB=running TESTBED_HUB_LOG="$HUB_LOG" DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q \
+  testbed/tests/identity --junitxml="$RESULTS/testbed-identity.xml" 2>&1 | tail -n 30)
 (cd ui-tests && CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/playwright-hub.json" \
   npx playwright test --config playwright.hub.config.js --reporter=list,json 2>&1 | tail -n 30)
 stop_hub

@@ -1,37 +1,37 @@
 import type { JupyterFrontEnd } from '@jupyterlab/application';
 import { Clipboard, Notification } from '@jupyterlab/apputils';
 import type { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
-import type { ITranslator } from '@jupyterlab/translation';
-import { copyIcon, refreshIcon, searchIcon } from '@jupyterlab/ui-components';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import {
+  copyIcon,
+  launchIcon,
+  refreshIcon,
+  searchIcon
+} from '@jupyterlab/ui-components';
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { isValidDID, parseDID } from './did';
-import type { DatalakeModel } from './model';
 import type { NotebookAttachments } from './notebook/attachments';
+import type { IDatalakeModel } from './tokens';
 import { initialQos } from './widgets/stageform';
-import type { DatalakePanel } from './widgets/panel';
 
 /**
  * Command ids, `datalake:verb-noun`.
  */
 export const CommandIDs = {
   openPanel: 'datalake:open-panel',
+  search: 'datalake:search',
   refresh: 'datalake:refresh',
+  openDid: 'datalake:open-did',
   copyDid: 'datalake:copy-did',
   stageDid: 'datalake:stage-did',
-  attachDid: 'datalake:attach-did',
   openWebui: 'datalake:open-webui',
-  search: 'datalake:search'
+  openStagings: 'datalake:open-stagings',
+  attachDid: 'datalake:attach-did',
+  detachDid: 'datalake:detach-did'
 } as const;
 
-export interface ICommandContext {
-  model: DatalakeModel;
-  panel: DatalakePanel;
-  translator: ITranslator;
-  notebooks: INotebookTracker | null;
-  /** The attachment manager of a notebook panel, when notebooks are available. */
-  attachments: (panel: NotebookPanel) => NotebookAttachments | undefined;
-}
+const NO_ARGS = { args: { type: 'object', properties: {} } };
 
 const DID_ARGS = {
   args: {
@@ -46,38 +46,104 @@ const DID_ARGS = {
   }
 };
 
-export function registerCommands(
+/**
+ * The DID a command acts on: its argument, then the row under the context menu, then the
+ * DID selected in the panel.
+ */
+export function targetDid(
   app: JupyterFrontEnd,
-  context: ICommandContext
-): void {
-  const { model, panel, notebooks } = context;
-  const trans = context.translator.load('jupyterlab_datalake');
-  const { commands, shell } = app;
+  model: IDatalakeModel,
+  args: ReadonlyPartialJSONObject
+): string | null {
+  if (typeof args.did === 'string' && isValidDID(args.did)) {
+    return parseDID(args.did)!.did;
+  }
+  const row = app.contextMenuHitTest(node => node.dataset?.did !== undefined);
+  return row?.dataset.did ?? model.selectedDid;
+}
 
-  /** The DID a command acts on: argument, then context-menu row, then selection. */
-  const targetDid = (args: ReadonlyPartialJSONObject): string | null => {
-    if (typeof args.did === 'string' && isValidDID(args.did)) {
-      return parseDID(args.did)!.did;
-    }
-    const row = app.contextMenuHitTest(node => node.dataset?.did !== undefined);
-    return row?.dataset.did ?? model.selectedDid;
-  };
+/** Open the side panel, search in it, refresh everything. */
+export function addPanelCommands(
+  app: JupyterFrontEnd,
+  options: {
+    model: IDatalakeModel;
+    trans: TranslationBundle;
+    panelId: string;
+    focusSearch: () => void;
+  }
+): void {
+  const { model, trans, panelId } = options;
+  const { commands, shell } = app;
 
   commands.addCommand(CommandIDs.openPanel, {
     label: trans.__('Open the Data Lake Panel'),
     caption: trans.__('Show the data lake side panel'),
-    describedBy: { args: { type: 'object', properties: {} } },
+    describedBy: NO_ARGS,
     execute: () => {
-      shell.activateById(panel.id);
+      shell.activateById(panelId);
+    }
+  });
+
+  commands.addCommand(CommandIDs.search, {
+    label: trans.__('Search the Data Lake'),
+    caption: trans.__('Search DIDs by scope:pattern'),
+    icon: searchIcon,
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: {
+          query: {
+            type: 'string',
+            description: 'A scope:pattern to search for, e.g. demo:lofar-*'
+          }
+        }
+      }
+    },
+    execute: args => {
+      shell.activateById(panelId);
+      if (typeof args.query === 'string' && args.query.trim() !== '') {
+        model.search({ did: args.query.trim(), type: 'all', filters: [] });
+      }
+      options.focusSearch();
     }
   });
 
   commands.addCommand(CommandIDs.refresh, {
     label: trans.__('Refresh the Data Lake'),
-    caption: trans.__('Reconnect and reload stagings and details'),
+    caption: trans.__('Reconnect and reload stagings and open DID pages'),
     icon: refreshIcon,
-    describedBy: { args: { type: 'object', properties: {} } },
+    describedBy: NO_ARGS,
     execute: () => model.refresh()
+  });
+}
+
+/** Open a DID's page, copy it, stage it, open it in the Rucio WebUI. */
+export function addDidCommands(
+  app: JupyterFrontEnd,
+  options: {
+    model: IDatalakeModel;
+    trans: TranslationBundle;
+    open: (did: string) => void;
+  }
+): void {
+  const { model, trans } = options;
+  const { commands } = app;
+  const target = (args: ReadonlyPartialJSONObject) =>
+    targetDid(app, model, args);
+
+  commands.addCommand(CommandIDs.openDid, {
+    label: trans.__('Open'),
+    caption: trans.__(
+      'Open the page of the DID: replicas, rules, staging near the hub'
+    ),
+    describedBy: DID_ARGS,
+    isEnabled: args => target(args) !== null,
+    execute: args => {
+      const did = target(args);
+      if (did) {
+        options.open(did);
+      }
+    }
   });
 
   commands.addCommand(CommandIDs.copyDid, {
@@ -85,11 +151,12 @@ export function registerCommands(
     caption: trans.__('Copy scope:name to the clipboard'),
     icon: copyIcon,
     describedBy: DID_ARGS,
-    isEnabled: args => targetDid(args) !== null,
+    isEnabled: args => target(args) !== null,
     execute: args => {
-      const did = targetDid(args);
+      const did = target(args);
       if (did) {
         Clipboard.copyToSystem(did);
+        Notification.info(trans.__('Copied %1', did), { autoClose: 2000 });
       }
     }
   });
@@ -97,12 +164,12 @@ export function registerCommands(
   commands.addCommand(CommandIDs.stageDid, {
     label: trans.__('Stage Near the Hub'),
     caption: trans.__(
-      'Stage the DID with the default QoS class and lifetime (see the Details section for options)'
+      'Stage the DID with the default QoS class and lifetime (open it for options)'
     ),
     describedBy: DID_ARGS,
-    isEnabled: args => targetDid(args) !== null && model.qosClasses.length > 0,
+    isEnabled: args => target(args) !== null && model.qosClasses.length > 0,
     execute: async args => {
-      const did = targetDid(args);
+      const did = target(args);
       const qos = initialQos(model.qosClasses, model.settings.defaultQos);
       if (!did || !qos) {
         return;
@@ -121,38 +188,9 @@ export function registerCommands(
     }
   });
 
-  const currentNotebook = (): NotebookPanel | null =>
-    notebooks?.currentWidget ?? null;
-
-  commands.addCommand(CommandIDs.attachDid, {
-    label: trans.__('Attach to Notebook'),
-    caption: trans.__(
-      'Record the DID in the current notebook and bind its paths to a variable in the kernel'
-    ),
-    describedBy: DID_ARGS,
-    isEnabled: args => targetDid(args) !== null && currentNotebook() !== null,
-    execute: async args => {
-      const did = targetDid(args);
-      const notebook = currentNotebook();
-      const attachments = notebook ? context.attachments(notebook) : undefined;
-      if (!did || !attachments) {
-        return;
-      }
-      const attached = await attachments.attach(did);
-      if (attachments.state === 'error') {
-        Notification.error(attachments.error ?? '', { autoClose: false });
-      } else if (attached) {
-        Notification.info(
-          trans.__('%1 is attached as %2.', did, attached.variable),
-          { autoClose: 4000 }
-        );
-      }
-    }
-  });
-
   const webuiUrl = (args: ReadonlyPartialJSONObject): string | null => {
     const base = model.instanceInfo?.webui_url;
-    const did = parseDID(targetDid(args) ?? '');
+    const did = parseDID(target(args) ?? '');
     if (!base || !did) {
       return null;
     }
@@ -173,30 +211,105 @@ export function registerCommands(
       }
     }
   });
+}
 
-  commands.addCommand(CommandIDs.search, {
-    label: trans.__('Search the Data Lake'),
-    caption: trans.__('Search DIDs by scope:pattern'),
-    icon: searchIcon,
+/** Open the Stagings view. */
+export function addStagingsCommands(
+  app: JupyterFrontEnd,
+  options: { trans: TranslationBundle; open: () => void }
+): void {
+  app.commands.addCommand(CommandIDs.openStagings, {
+    label: options.trans.__('Open the Stagings View'),
+    caption: options.trans.__(
+      'All your stagings with their progress, expiry and actions'
+    ),
+    icon: launchIcon,
+    describedBy: NO_ARGS,
+    execute: options.open
+  });
+}
+
+/** Attach a DID to the current notebook, or detach one. */
+export function addAttachmentCommands(
+  app: JupyterFrontEnd,
+  options: {
+    model: IDatalakeModel;
+    trans: TranslationBundle;
+    notebooks: INotebookTracker;
+    attachments: (panel: NotebookPanel) => NotebookAttachments | undefined;
+  }
+): void {
+  const { model, trans, notebooks } = options;
+  const { commands } = app;
+  const current = (): NotebookAttachments | undefined => {
+    const notebook = notebooks.currentWidget;
+    return notebook ? options.attachments(notebook) : undefined;
+  };
+
+  commands.addCommand(CommandIDs.attachDid, {
+    label: trans.__('Attach to Notebook'),
+    caption: trans.__(
+      'Record the DID in the current notebook and bind its paths to a variable in the kernel'
+    ),
+    describedBy: DID_ARGS,
+    isEnabled: args =>
+      targetDid(app, model, args) !== null && current() !== undefined,
+    execute: async args => {
+      const did = targetDid(app, model, args);
+      const attachments = current();
+      if (!did || !attachments) {
+        return;
+      }
+      const attached = await attachments.attach(did);
+      if (attachments.state === 'error') {
+        Notification.error(attachments.error ?? '', { autoClose: false });
+      } else if (attached) {
+        Notification.info(
+          trans.__('%1 is attached as %2.', did, attached.variable),
+          { autoClose: 4000 }
+        );
+      }
+    }
+  });
+
+  commands.addCommand(CommandIDs.detachDid, {
+    label: args =>
+      typeof args.variable === 'string'
+        ? trans.__('Detach %1', args.variable)
+        : trans.__('Detach from Notebook'),
+    caption: trans.__(
+      'Forget an attached DID in the current notebook (the kernel keeps the variable until it restarts)'
+    ),
     describedBy: {
       args: {
         type: 'object',
         properties: {
-          query: {
+          variable: {
             type: 'string',
-            description: 'A scope:pattern to search for, e.g. demo:lofar-*'
+            description: 'The variable of the attachment to forget'
           }
         }
       }
     },
+    isEnabled: args =>
+      typeof args.variable === 'string' &&
+      (current()?.attachments.some(a => a.variable === args.variable) ?? false),
     execute: args => {
-      shell.activateById(panel.id);
-      if (typeof args.query === 'string' && args.query.trim() !== '') {
-        model.search({ did: args.query.trim(), type: 'all', filters: [] });
+      const attachments = current();
+      if (!attachments || typeof args.variable !== 'string') {
+        return;
       }
-      panel.node
-        .querySelector<HTMLInputElement>('.jp-datalake-search-input')
-        ?.focus();
+      const detached = attachments.detach(args.variable);
+      if (detached) {
+        Notification.info(
+          trans.__(
+            '%1 is detached; %2 stays defined in the running kernel until it restarts.',
+            detached.did,
+            detached.variable
+          ),
+          { autoClose: 5000 }
+        );
+      }
     }
   });
 }

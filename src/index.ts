@@ -3,57 +3,104 @@ import type {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ILayoutRestorer } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  WidgetTracker
+} from '@jupyterlab/apputils';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
+import type { TranslationBundle } from '@jupyterlab/translation';
 
 import { createAPI } from './api';
-import { CommandIDs, registerCommands } from './commands';
+import {
+  addAttachmentCommands,
+  addDidCommands,
+  addPanelCommands,
+  addStagingsCommands,
+  CommandIDs
+} from './commands';
+import { datalakeIcon } from './icons';
 import { DatalakeModel } from './model';
 import { NotebookAttachments } from './notebook/attachments';
 import { AttachmentsItem } from './notebook/toolbar';
-import { readSettings } from './settings';
+import { readSettings, SETTINGS_PLUGIN_ID, withQosChoices } from './settings';
 import { IDatalakeModel } from './tokens';
-import { notifyStagingEvent } from './widgets/notifications';
+import { DidPage } from './widgets/didpage';
+import { middleTruncate } from './widgets/name';
+import { StagingNotifier } from './widgets/notifications';
 import { DatalakePanel, PANEL_ID } from './widgets/panel';
 import { StagingStatus } from './widgets/statusbar';
+import { StagingsView } from './widgets/stagingsview';
 
-const PLUGIN_ID = 'jupyterlab-datalake:plugin';
 const DOMAIN = 'jupyterlab_datalake';
+/** Longest DID in a tab title (the full DID is in the tab's tooltip). */
+const TAB_TITLE_MAX = 32;
+
+function bundle(translator: ITranslator | null): TranslationBundle {
+  return (translator ?? nullTranslator).load(DOMAIN);
+}
+
+function addToPalette(
+  palette: ICommandPalette | null,
+  trans: TranslationBundle,
+  commands: string[]
+): void {
+  const category = trans.__('Data Lake');
+  for (const command of commands) {
+    palette?.addItem({ command, category });
+  }
+}
 
 /**
- * The data lake state, fed by the shim and the user's settings.
+ * The data lake state, fed by the shim and the user's settings. The Settings Editor offers
+ * the server's QoS classes for `defaultQos`.
  */
 const modelPlugin: JupyterFrontEndPlugin<IDatalakeModel> = {
-  id: PLUGIN_ID,
+  id: SETTINGS_PLUGIN_ID,
   description: 'Connects to the data lake shim and holds the data lake state.',
   autoStart: true,
   provides: IDatalakeModel,
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ITranslator],
   activate: (
     app: JupyterFrontEnd,
-    registry: ISettingRegistry | null
+    registry: ISettingRegistry | null,
+    translator: ITranslator | null
   ): IDatalakeModel => {
+    const trans = bundle(translator);
     const model = new DatalakeModel(
       createAPI(app.serviceManager.serverSettings)
     );
-    const settingsLoaded = registry
-      ? registry
-          .load(PLUGIN_ID)
-          .then(settings => {
-            const apply = () => {
-              model.settings = readSettings(settings.composite);
-            };
-            apply();
-            settings.changed.connect(apply);
-          })
-          .catch(reason => {
-            console.error('jupyterlab-datalake: cannot load settings', reason);
-          })
-      : Promise.resolve();
+    let settingsLoaded: Promise<void> = Promise.resolve();
+    if (registry) {
+      const firstClass = trans.__('The first class the server offers');
+      registry.transform(SETTINGS_PLUGIN_ID, {
+        fetch: plugin => withQosChoices(plugin, model.qosClasses, firstClass)
+      });
+      let offered = '';
+      model.stateChanged.connect(() => {
+        const names = model.qosClasses.map(c => c.name).join(',');
+        if (names !== offered) {
+          offered = names;
+          void registry.load(SETTINGS_PLUGIN_ID, true);
+        }
+      });
+      settingsLoaded = registry
+        .load(SETTINGS_PLUGIN_ID)
+        .then(settings => {
+          const apply = () => {
+            model.settings = readSettings(settings.composite);
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(reason => {
+          console.error('jupyterlab-datalake: cannot load settings', reason);
+        });
+    }
     void Promise.all([app.restored, settingsLoaded]).then(() =>
       model.connect()
     );
@@ -62,67 +109,197 @@ const modelPlugin: JupyterFrontEndPlugin<IDatalakeModel> = {
 };
 
 /**
- * The side panel, its commands, and notebook attachments.
+ * The side panel for finding data: search, browse tree, compact stagings list.
  */
 const panelPlugin: JupyterFrontEndPlugin<void> = {
   id: 'jupyterlab-datalake:panel',
-  description:
-    'The data lake side panel (search, browse, details, stagings), its commands and notebook attachments.',
+  description: 'The data lake side panel: search, browse and a stagings list.',
   autoStart: true,
   requires: [IDatalakeModel],
-  optional: [ITranslator, ILayoutRestorer, ICommandPalette, INotebookTracker],
+  optional: [ITranslator, ILayoutRestorer, ICommandPalette],
   activate: (
     app: JupyterFrontEnd,
     model: IDatalakeModel,
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null,
-    notebooks: INotebookTracker | null
+    palette: ICommandPalette | null
   ): void => {
-    translator = translator ?? nullTranslator;
-    const trans = translator.load(DOMAIN);
-    const datalake = model as DatalakeModel;
+    const trans = bundle(translator);
     const panel = new DatalakePanel({
-      model: datalake,
-      translator,
-      commands: app.commands,
-      commandIds: { copy: CommandIDs.copyDid, attach: CommandIDs.attachDid }
+      model,
+      translator: translator ?? nullTranslator,
+      openDid: did => void app.commands.execute(CommandIDs.openDid, { did }),
+      openStagings: () => void app.commands.execute(CommandIDs.openStagings)
     });
     app.shell.add(panel, 'left', { rank: 850 });
-    if (restorer) {
-      restorer.add(panel, PANEL_ID);
-    }
+    restorer?.add(panel, PANEL_ID);
+    addPanelCommands(app, {
+      model,
+      trans,
+      panelId: PANEL_ID,
+      focusSearch: () => panel.focusSearch()
+    });
+    addToPalette(palette, trans, [
+      CommandIDs.openPanel,
+      CommandIDs.search,
+      CommandIDs.refresh
+    ]);
+  }
+};
 
-    const managers = new Map<NotebookPanel, NotebookAttachments>();
-    if (notebooks) {
-      notebooks.widgetAdded.connect((_, notebook) => {
-        const attachments = new NotebookAttachments(notebook, datalake);
-        managers.set(notebook, attachments);
-        notebook.toolbar.insertItem(
-          10,
-          'datalake-attachments',
-          new AttachmentsItem(attachments, trans)
-        );
-        notebook.disposed.connect(() => {
-          attachments.dispose();
-          managers.delete(notebook);
-        });
+/**
+ * A DID opens in the main area as its own page, one per DID, restored with the layout.
+ */
+const didPagePlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-datalake:did-page',
+  description:
+    'DID pages in the main area: summary, replicas, rules and the stage form.',
+  autoStart: true,
+  requires: [IDatalakeModel],
+  optional: [ITranslator, ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    model: IDatalakeModel,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const trans = bundle(translator);
+    const tracker = new WidgetTracker<MainAreaWidget<DidPage>>({
+      namespace: 'datalake-did'
+    });
+    const open = (did: string) => {
+      const existing = tracker.find(w => w.content.did === did);
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return;
+      }
+      const content = new DidPage(
+        model,
+        model.openDetails(did),
+        trans,
+        app.commands,
+        { attach: CommandIDs.attachDid, openWebui: CommandIDs.openWebui }
+      );
+      const widget = new MainAreaWidget({ content });
+      widget.id = `jp-datalake-did-${encodeURIComponent(did)}`;
+      widget.addClass('jp-datalake-main');
+      widget.title.label = middleTruncate(did, TAB_TITLE_MAX);
+      widget.title.caption = did;
+      widget.title.icon = datalakeIcon;
+      widget.title.closable = true;
+      void tracker.add(widget);
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    };
+    addDidCommands(app, { model, trans, open });
+    restorer?.restore(tracker, {
+      command: CommandIDs.openDid,
+      args: widget => ({ did: widget.content.did }),
+      name: widget => widget.content.did
+    });
+    addToPalette(palette, trans, [CommandIDs.openDid]);
+  }
+};
+
+/**
+ * The Stagings view in the main area: every staging with progress, chart, expiry, actions.
+ */
+const stagingsViewPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-datalake:stagings-view',
+  description: 'The Stagings view in the main area.',
+  autoStart: true,
+  requires: [IDatalakeModel],
+  optional: [ITranslator, ILayoutRestorer, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    model: IDatalakeModel,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const trans = bundle(translator);
+    const tracker = new WidgetTracker<MainAreaWidget<StagingsView>>({
+      namespace: 'datalake-stagings'
+    });
+    const open = () => {
+      const existing = tracker.currentWidget;
+      if (existing) {
+        app.shell.activateById(existing.id);
+        return;
+      }
+      const widget = new MainAreaWidget({
+        content: new StagingsView(
+          model,
+          trans,
+          app.commands,
+          CommandIDs.openDid
+        )
       });
-    }
+      widget.id = 'jp-datalake-stagings-view';
+      widget.addClass('jp-datalake-main');
+      widget.title.label = trans.__('Stagings');
+      widget.title.caption = trans.__('Data lake stagings');
+      widget.title.icon = datalakeIcon;
+      widget.title.closable = true;
+      void tracker.add(widget);
+      app.shell.add(widget, 'main');
+      app.shell.activateById(widget.id);
+    };
+    addStagingsCommands(app, { trans, open });
+    restorer?.restore(tracker, {
+      command: CommandIDs.openStagings,
+      name: () => 'stagings'
+    });
+    addToPalette(palette, trans, [CommandIDs.openStagings]);
+  }
+};
 
-    registerCommands(app, {
-      model: datalake,
-      panel,
-      translator,
+/**
+ * DIDs attached to notebooks: recorded in the notebook, bound in its kernel, shown in its
+ * toolbar; attach and detach commands.
+ */
+const attachmentsPlugin: JupyterFrontEndPlugin<void> = {
+  id: 'jupyterlab-datalake:attachments',
+  description:
+    'Attach DIDs to notebooks: their paths are bound to kernel variables.',
+  autoStart: true,
+  requires: [IDatalakeModel, INotebookTracker],
+  optional: [ITranslator, ICommandPalette],
+  activate: (
+    app: JupyterFrontEnd,
+    model: IDatalakeModel,
+    notebooks: INotebookTracker,
+    translator: ITranslator | null,
+    palette: ICommandPalette | null
+  ): void => {
+    const trans = bundle(translator);
+    const managers = new Map<NotebookPanel, NotebookAttachments>();
+    notebooks.widgetAdded.connect((_, notebook) => {
+      const attachments = new NotebookAttachments(notebook, model);
+      managers.set(notebook, attachments);
+      notebook.toolbar.insertItem(
+        10,
+        'datalake-attachments',
+        new AttachmentsItem(
+          attachments,
+          trans,
+          app.commands,
+          CommandIDs.detachDid
+        )
+      );
+      notebook.disposed.connect(() => {
+        attachments.dispose();
+        managers.delete(notebook);
+      });
+    });
+    addAttachmentCommands(app, {
+      model,
+      trans,
       notebooks,
       attachments: notebook => managers.get(notebook)
     });
-    if (palette) {
-      const category = trans.__('Data Lake');
-      for (const command of Object.values(CommandIDs)) {
-        palette.addItem({ command, category });
-      }
-    }
+    addToPalette(palette, trans, [CommandIDs.attachDid]);
   }
 };
 
@@ -140,13 +317,9 @@ const notificationsPlugin: JupyterFrontEndPlugin<void> = {
     model: IDatalakeModel,
     translator: ITranslator | null
   ): void => {
-    const trans = (translator ?? nullTranslator).load(DOMAIN);
-    const datalake = model as DatalakeModel;
-    datalake.stagingEvent.connect((_, event) => {
-      notifyStagingEvent(datalake, event, trans, () =>
-        app.shell.activateById(PANEL_ID)
-      );
-    });
+    new StagingNotifier(model, bundle(translator), staging =>
+      app.commands.execute(CommandIDs.openDid, { did: staging.did })
+    );
   }
 };
 
@@ -165,21 +338,26 @@ const statusPlugin: JupyterFrontEndPlugin<void> = {
     statusBar: IStatusBar | null,
     translator: ITranslator | null
   ): void => {
-    if (!statusBar) {
-      return;
-    }
-    const trans = (translator ?? nullTranslator).load(DOMAIN);
-    const datalake = model as DatalakeModel;
-    statusBar.registerStatusItem('jupyterlab-datalake:stagings', {
-      item: new StagingStatus(datalake, trans, () =>
-        app.shell.activateById(PANEL_ID)
+    statusBar?.registerStatusItem('jupyterlab-datalake:stagings', {
+      item: new StagingStatus(
+        model,
+        bundle(translator),
+        () => void app.commands.execute(CommandIDs.openStagings)
       ),
       align: 'left',
       rank: 50,
-      isActive: () => datalake.inFlight.length > 0,
-      activeStateChanged: datalake.stateChanged
+      isActive: () => model.inFlight.length > 0,
+      activeStateChanged: model.stateChanged
     });
   }
 };
 
-export default [modelPlugin, panelPlugin, notificationsPlugin, statusPlugin];
+export default [
+  modelPlugin,
+  panelPlugin,
+  didPagePlugin,
+  stagingsViewPlugin,
+  attachmentsPlugin,
+  notificationsPlugin,
+  statusPlugin
+];

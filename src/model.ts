@@ -2,21 +2,24 @@ import { Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
+import { StaleStagingsError } from './api';
+import { DidDetails } from './details';
 import { secondsUntil } from './format';
-import { DEFAULT_NAMING } from './names';
-import type { VariableNaming } from './names';
-import { PagedList } from './paging';
+import { inSequence, PagedList } from './paging';
 import { toDatalakeError } from './request';
+import { isInFlight } from './states';
+import { DEFAULT_SETTINGS } from './settings';
+import type { IDatalakeSettings } from './settings';
 import { BrowseTree } from './tree';
 import type {
   IDatalakeAPI,
   IDatalakeError,
   IDatalakeModel,
   IDID,
-  IDIDInfo,
   IInstance,
+  IPageRequest,
+  IProgressSample,
   IQosClass,
-  IReplica,
   ISearchQuery,
   IStageRequest,
   IStaging,
@@ -25,53 +28,30 @@ import type {
   StagingState
 } from './tokens';
 
+/** A staging warns once when less than this is left before it expires... */
+export const EXPIRY_WARNING_SECONDS = 3600;
+
 /**
- * User settings (schema/plugin.json), already validated and in seconds.
+ * ...or less than a quarter of its lifetime, for short stagings: a 1-hour staging is not
+ * "about to expire" the moment it is made.
  */
-export interface IDatalakeSettings {
-  defaultQos: string;
-  defaultLifetime: number;
-  pageSize: number;
-  variableNaming: VariableNaming;
-  pollInterval: number;
+export function expiryWarningSeconds(staging: IStaging): number {
+  const created = secondsUntil(staging.created_at, 0);
+  const expires = secondsUntil(staging.expires_at, 0);
+  if (created === null || expires === null || expires <= created) {
+    return EXPIRY_WARNING_SECONDS;
+  }
+  return Math.min(EXPIRY_WARNING_SECONDS, (expires - created) / 4);
 }
 
-export const DEFAULT_SETTINGS: IDatalakeSettings = {
-  defaultQos: '',
-  defaultLifetime: 86400,
-  pageSize: 100,
-  variableNaming: DEFAULT_NAMING,
-  pollInterval: 5
-};
-
-/** A staging warns once when less than this is left before it expires. */
-export const EXPIRY_WARNING_SECONDS = 3600;
+/** Samples kept per staging for its chart (older ones are thinned out). */
+const HISTORY_LIMIT = 240;
 
 /** Longest wait between polls after repeated failures. */
 const MAX_POLL_MS = 5 * 60 * 1000;
 
-const IN_FLIGHT: ReadonlyArray<StagingState> = [
-  'REPLICATING',
-  'INJECT',
-  'WAITING_APPROVAL'
-];
-
-export function isInFlight(staging: IStaging): boolean {
-  return IN_FLIGHT.includes(staging.state);
-}
-
-/**
- * The details shown for the selected DID; each part fails on its own.
- */
-export interface IDetails {
-  did: string;
-  info: IDIDInfo | null;
-  infoError: IDatalakeError | null;
-  replicas: IReplica[] | null;
-  replicasError: IDatalakeError | null;
-  rules: IStaging[] | null;
-  rulesError: IDatalakeError | null;
-}
+/** An answer, or the error it failed with. */
+type Settled<T> = { value: T } | { error: unknown };
 
 /**
  * All data lake state; views render it and call its methods, never the API.
@@ -142,7 +122,6 @@ export class DatalakeModel implements IDatalakeModel {
     return this._connecting;
   }
 
-  /** Why the data lake cannot be used at all (shim missing, Rucio down, bad credentials). */
   get connectionError(): IDatalakeError | null {
     return this._connectionError;
   }
@@ -197,36 +176,35 @@ export class DatalakeModel implements IDatalakeModel {
     this._instance = name;
     this._whoami = null;
     this._resetBrowse();
-    this._details = null;
     this._selectedDid = null;
     this._stagings = [];
     this._known.clear();
     this._expiryWarned.clear();
+    this._history.clear();
+    for (const details of this._details) {
+      details.reset();
+    }
     await this._connectInstance();
   }
 
   private async _connectInstance(): Promise<void> {
-    const instance = this._instance;
     this._connecting = true;
     this._connectionError = null;
     this._emit();
-    try {
-      this._whoami = await this._api.whoami(instance);
-    } catch (error) {
-      if (instance !== this._instance) {
-        return;
-      }
-      this._whoami = null;
-      this._connecting = false;
-      this._connectionError = toDatalakeError(error);
-      this._emit();
-      return;
-    }
-    if (instance !== this._instance) {
+    const whoami = await this._settle(instance => this._api.whoami(instance));
+    if (!whoami) {
       return;
     }
     this._connecting = false;
+    if ('error' in whoami) {
+      this._whoami = null;
+      this._connectionError = toDatalakeError(whoami.error);
+      this._emit();
+      return;
+    }
+    this._whoami = whoami.value;
     this._emit();
+    this._recovered();
     // A failed first read is shown as state; polling must start anyway, to recover.
     await Promise.all([
       this._loadScopes(),
@@ -237,40 +215,23 @@ export class DatalakeModel implements IDatalakeModel {
   }
 
   private async _loadScopes(): Promise<void> {
-    const instance = this._instance;
-    try {
-      const scopes = await this._api.scopes(instance);
-      if (instance !== this._instance) {
-        return; // the user switched instance meanwhile
-      }
-      this._scopes = scopes;
-      this._scopesError = null;
-    } catch (error) {
-      if (instance !== this._instance) {
-        return;
-      }
-      this._scopes = [];
-      this._scopesError = toDatalakeError(error);
+    const scopes = await this._settle(instance => this._api.scopes(instance));
+    if (!scopes) {
+      return;
     }
+    this._scopes = 'value' in scopes ? scopes.value : [];
+    this._scopesError =
+      'error' in scopes ? toDatalakeError(scopes.error) : null;
     this._emit();
   }
 
   private async _loadQos(): Promise<void> {
-    const instance = this._instance;
-    try {
-      const qos = await this._api.qos(instance);
-      if (instance !== this._instance) {
-        return;
-      }
-      this._qos = qos;
-      this._qosError = null;
-    } catch (error) {
-      if (instance !== this._instance) {
-        return;
-      }
-      this._qos = [];
-      this._qosError = toDatalakeError(error);
+    const qos = await this._settle(instance => this._api.qos(instance));
+    if (!qos) {
+      return;
     }
+    this._qos = 'value' in qos ? qos.value : [];
+    this._qosError = 'error' in qos ? toDatalakeError(qos.error) : null;
     this._emit();
   }
 
@@ -291,16 +252,26 @@ export class DatalakeModel implements IDatalakeModel {
 
   /**
    * Run a search; its results become the root of the browse tree, fetched page by page.
+   * "All types" lists containers and datasets first, then files.
    */
   search(query: ISearchQuery): void {
     this._query = query;
     this._searchError = null;
     this._resetBrowse();
     const instance = this._instance;
-    const root = new PagedList<IDID>(
-      page => this._api.search(query, page, instance),
-      this._settings.pageSize
-    );
+    const fetch =
+      query.type === 'all'
+        ? inSequence<IDID>([
+            page =>
+              this._api.search(
+                { ...query, type: 'collection' },
+                page,
+                instance
+              ),
+            page => this._api.search({ ...query, type: 'file' }, page, instance)
+          ])
+        : (page: IPageRequest) => this._api.search(query, page, instance);
+    const root = new PagedList<IDID>(fetch, this._settings.pageSize);
     this._tree = new BrowseTree(
       root,
       (did, page) =>
@@ -333,73 +304,38 @@ export class DatalakeModel implements IDatalakeModel {
     }
   }
 
-  // ---- details ----
+  // ---- selection and details ----
 
   get selectedDid(): string | null {
     return this._selectedDid;
   }
 
-  get details(): IDetails | null {
-    return this._details;
-  }
-
-  /** Select a DID and load its details, replicas and rules in parallel. */
   selectDid(did: string | null): void {
     if (did === this._selectedDid) {
       return;
     }
     this._selectedDid = did;
-    this._details = null;
-    ++this._detailsToken; // answers still on their way belong to the old selection
     this._emit();
-    if (did !== null) {
-      void this.loadDetails(did);
-    }
   }
 
-  async loadDetails(did: string): Promise<void> {
-    const instance = this._instance;
-    const details: IDetails = {
+  /**
+   * Details of a DID that follow its stagings; the caller disposes them when done.
+   */
+  openDetails(did: string): DidDetails {
+    const details = new DidDetails(
       did,
-      info: null,
-      infoError: null,
-      replicas: null,
-      replicasError: null,
-      rules: null,
-      rulesError: null
-    };
-    const token = ++this._detailsToken;
-    this._details = details;
-    this._emit();
-    const current = () =>
-      this._detailsToken === token && this._instance === instance;
-    const settle = async <K extends 'info' | 'replicas' | 'rules'>(
-      key: K,
-      promise: Promise<IDetails[K]>
-    ) => {
-      try {
-        const value = await promise;
-        if (current()) {
-          this._details = { ...this._details!, [key]: value };
-        }
-      } catch (error) {
-        if (current()) {
-          this._details = {
-            ...this._details!,
-            [`${key}Error`]: toDatalakeError(error)
-          };
-        }
-      }
-    };
-    await Promise.all([
-      settle('info', this._api.did(did, instance)),
-      settle('replicas', this._api.replicas(did, instance)),
-      settle('rules', this._api.rules(did, instance))
-    ]);
-    // One update for the three answers keeps the details from flickering.
-    if (current()) {
-      this._emit();
-    }
+      () => {
+        const instance = this._instance;
+        return {
+          did: d => this._api.did(d, instance),
+          replicas: d => this._api.replicas(d, instance),
+          rules: d => this._api.rules(d, instance)
+        };
+      },
+      closed => this._details.delete(closed)
+    );
+    this._details.add(details);
+    return details;
   }
 
   // ---- stagings ----
@@ -416,7 +352,6 @@ export class DatalakeModel implements IDatalakeModel {
     return this._stagingsError;
   }
 
-  /** The last failed stage/extend/release, shown next to the form or list. */
   get actionError(): IDatalakeError | null {
     return this._actionError;
   }
@@ -425,34 +360,50 @@ export class DatalakeModel implements IDatalakeModel {
     return this._busy > 0;
   }
 
-  /** The panel tells the model whether anyone looks at it (polling slows down otherwise). */
-  set panelVisible(visible: boolean) {
-    if (visible === this._panelVisible) {
-      return;
+  get watched(): boolean {
+    return this._viewers.size > 0;
+  }
+
+  setVisible(view: object, visible: boolean): void {
+    const before = this.watched;
+    if (visible) {
+      this._viewers.add(view);
+    } else {
+      this._viewers.delete(view);
     }
-    this._panelVisible = visible;
-    if (visible && this._whoami) {
+    if (!before && this.watched && this._whoami) {
       void this._poll.refresh();
     }
   }
 
+  history(id: string): ReadonlyArray<IProgressSample> {
+    return this._history.get(id) ?? [];
+  }
+
+  isExpiring(staging: IStaging, now: number = Date.now()): boolean {
+    const left = secondsUntil(staging.expires_at, now);
+    return left !== null && left > 0 && left <= expiryWarningSeconds(staging);
+  }
+
   /** Re-read this account's stagings (the shim's aggregated view). */
   async refreshStagings(): Promise<void> {
-    const instance = this._instance;
-    try {
-      const stagings = await this._api.stagings(instance);
-      if (instance !== this._instance) {
-        return; // a late answer for the instance the user left
+    const answer = await this._settle(instance => this._api.stagings(instance));
+    if (!answer) {
+      return; // a late answer for the instance the user left
+    }
+    if ('error' in answer) {
+      if (answer.error instanceof StaleStagingsError) {
+        this._applyStagings(answer.error.stagings); // the last list, shown with the error
       }
-      this._applyStagings(stagings);
-      this._stagingsError = null;
-    } catch (error) {
-      if (instance !== this._instance) {
-        return;
-      }
-      this._stagingsError = toDatalakeError(error);
+      this._stagingsError = toDatalakeError(answer.error);
       this._emit();
-      throw error;
+      throw answer.error;
+    }
+    const recovering = this._stagingsError !== null;
+    this._stagingsError = null;
+    this._applyStagings(answer.value);
+    if (recovering) {
+      this._recovered();
     }
   }
 
@@ -462,13 +413,10 @@ export class DatalakeModel implements IDatalakeModel {
       await this.connect();
       return;
     }
-    const work: Promise<unknown>[] = [
-      this.refreshStagings().catch(() => undefined)
-    ];
-    if (this._selectedDid) {
-      work.push(this.loadDetails(this._selectedDid));
-    }
-    await Promise.all(work);
+    await Promise.all([
+      this.refreshStagings().catch(() => undefined),
+      ...[...this._details].map(details => details.reload())
+    ]);
   }
 
   /**
@@ -482,9 +430,10 @@ export class DatalakeModel implements IDatalakeModel {
       ...request,
       lifetime: request.lifetime ?? this._settings.defaultLifetime
     };
-    const instance = this._instance;
-    const result = await this._action(() => this._api.stage(full, instance));
-    if (result && instance === this._instance) {
+    const result = await this._action(instance =>
+      this._api.stage(full, instance)
+    );
+    if (result) {
       this._merge(result);
       void this._poll.refresh();
     }
@@ -493,11 +442,10 @@ export class DatalakeModel implements IDatalakeModel {
 
   /** Give a staging `lifetime` more seconds from now (default: the setting). */
   async extend(id: string, lifetime?: number): Promise<IStaging | null> {
-    const instance = this._instance;
-    const result = await this._action(() =>
+    const result = await this._action(instance =>
       this._api.extend(id, lifetime ?? this._settings.defaultLifetime, instance)
     );
-    if (result && instance === this._instance) {
+    if (result) {
       this._expiryWarned.delete(id);
       this._merge([result]);
     }
@@ -506,14 +454,18 @@ export class DatalakeModel implements IDatalakeModel {
 
   /** Release a staging: Rucio may delete the copy near the hub. */
   async release(id: string): Promise<boolean> {
-    const done = await this._action(async () => {
-      await this._api.release(id, this._instance);
+    const done = await this._action(async instance => {
+      await this._api.release(id, instance);
       return true;
     });
     if (done) {
       this._stagings = this._stagings.filter(s => s.id !== id);
       this._known.delete(id);
+      this._history.delete(id);
       this._emit();
+      for (const details of this._details) {
+        details.follow({ id } as IStaging);
+      }
     }
     return done === true;
   }
@@ -537,22 +489,43 @@ export class DatalakeModel implements IDatalakeModel {
     this._disposed = true;
     this._poll.dispose();
     this._resetBrowse();
+    for (const details of [...this._details]) {
+      details.dispose();
+    }
     Signal.clearData(this);
   }
 
-  private async _action<T>(work: () => Promise<T>): Promise<T | null> {
+  /**
+   * Call the API for the current instance. `null` when the user switched instance while it
+   * ran: the answer (or error) belongs to an instance no view shows any more.
+   */
+  private async _settle<T>(
+    call: (instance: string) => Promise<T>
+  ): Promise<Settled<T> | null> {
+    const instance = this._instance;
+    let result: Settled<T>;
+    try {
+      result = { value: await call(instance) };
+    } catch (error) {
+      result = { error };
+    }
+    return instance === this._instance && !this._disposed ? result : null;
+  }
+
+  /** A user action: busy while it runs, its failure kept in `actionError`. */
+  private async _action<T>(
+    work: (instance: string) => Promise<T>
+  ): Promise<T | null> {
     this._busy += 1;
     this._actionError = null;
     this._emit();
-    try {
-      return await work();
-    } catch (error) {
-      this._actionError = toDatalakeError(error);
-      return null;
-    } finally {
-      this._busy -= 1;
-      this._emit();
+    const result = await this._settle(work);
+    this._busy -= 1;
+    if (result && 'error' in result) {
+      this._actionError = toDatalakeError(result.error);
     }
+    this._emit();
+    return result && 'value' in result ? result.value : null;
   }
 
   private async _pollStagings(): Promise<void> {
@@ -568,7 +541,7 @@ export class DatalakeModel implements IDatalakeModel {
     if (!this._whoami) {
       return true;
     }
-    if (!this._panelVisible && this.inFlight.length === 0) {
+    if (!this.watched && this.inFlight.length === 0) {
       return true;
     }
     return 'when-hidden';
@@ -577,6 +550,13 @@ export class DatalakeModel implements IDatalakeModel {
   private _frequency() {
     const interval = Math.max(1, this._settings.pollInterval) * 1000;
     return { interval, backoff: true, max: Math.max(interval, MAX_POLL_MS) };
+  }
+
+  /** The data lake answers again: views that show an error of the outage read again. */
+  private _recovered(): void {
+    for (const details of this._details) {
+      details.recover();
+    }
   }
 
   private _merge(stagings: IStaging[]): void {
@@ -589,9 +569,10 @@ export class DatalakeModel implements IDatalakeModel {
 
   private _applyStagings(stagings: IStaging[]): void {
     const now = Date.now();
+    const before = new Map(this._stagings.map(s => [s.id, s]));
     for (const staging of stagings) {
-      const before = this._known.get(staging.id);
-      if (before && before !== staging.state) {
+      const state = this._known.get(staging.id);
+      if (state && state !== staging.state) {
         if (staging.state === 'OK') {
           this._stagingEvent.emit({ kind: 'completed', staging });
         } else if (staging.state === 'STUCK') {
@@ -599,19 +580,61 @@ export class DatalakeModel implements IDatalakeModel {
         }
       }
       this._known.set(staging.id, staging.state);
+      this._record(staging, now);
       this._checkExpiry(staging, now);
+    }
+    for (const id of this._history.keys()) {
+      if (!stagings.some(s => s.id === id)) {
+        this._history.delete(id);
+      }
     }
     this._stagings = stagings;
     this._emit();
+    const changed = stagings.filter(s => !sameProgress(before.get(s.id), s));
+    for (const details of this._details) {
+      for (const staging of changed) {
+        details.follow(staging);
+      }
+    }
+  }
+
+  /** Add an observation to a staging's history when something moved. */
+  private _record(staging: IStaging, now: number): void {
+    const samples = this._history.get(staging.id) ?? [];
+    const last = samples[samples.length - 1];
+    const sample: IProgressSample = {
+      at: now,
+      state: staging.state,
+      files_ok: staging.files_ok,
+      files_total: staging.files_total,
+      bytes_ok: staging.bytes_ok ?? null
+    };
+    if (
+      last &&
+      last.state === sample.state &&
+      last.files_ok === sample.files_ok &&
+      last.files_total === sample.files_total &&
+      last.bytes_ok === sample.bytes_ok
+    ) {
+      return;
+    }
+    samples.push(sample);
+    if (samples.length > HISTORY_LIMIT) {
+      // Keep the first and last observations; drop every other one in between.
+      const thinned = samples.filter(
+        (_, i) => i === 0 || i === samples.length - 1 || i % 2 === 0
+      );
+      samples.splice(0, samples.length, ...thinned);
+    }
+    this._history.set(staging.id, samples);
   }
 
   private _checkExpiry(staging: IStaging, now: number): void {
-    const left = secondsUntil(staging.expires_at, now);
-    if (left === null || left > EXPIRY_WARNING_SECONDS) {
+    if (!this.isExpiring(staging, now)) {
       this._expiryWarned.delete(staging.id);
       return;
     }
-    if (left > 0 && !this._expiryWarned.has(staging.id)) {
+    if (!this._expiryWarned.has(staging.id)) {
       this._expiryWarned.add(staging.id);
       this._stagingEvent.emit({ kind: 'expiring', staging });
     }
@@ -640,15 +663,25 @@ export class DatalakeModel implements IDatalakeModel {
   private _searchError: IDatalakeError | null = null;
   private _tree: BrowseTree | null = null;
   private _selectedDid: string | null = null;
-  private _details: IDetails | null = null;
-  private _detailsToken = 0;
+  private _details = new Set<DidDetails>();
   private _stagings: IStaging[] = [];
   private _stagingsError: IDatalakeError | null = null;
   private _actionError: IDatalakeError | null = null;
   private _busy = 0;
-  private _panelVisible = false;
+  private _viewers = new Set<object>();
   private _known = new Map<string, StagingState>();
   private _expiryWarned = new Set<string>();
+  private _history = new Map<string, IProgressSample[]>();
   private _stateChanged = new Signal<this, void>(this);
   private _stagingEvent = new Signal<this, IStagingEvent>(this);
+}
+
+function sameProgress(a: IStaging | undefined, b: IStaging): boolean {
+  return (
+    a !== undefined &&
+    a.state === b.state &&
+    a.files_ok === b.files_ok &&
+    a.files_stuck === b.files_stuck &&
+    a.expires_at === b.expires_at
+  );
 }

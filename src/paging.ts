@@ -4,13 +4,52 @@ import type { ISignal } from '@lumino/signaling';
 import { toDatalakeError } from './request';
 import type { IDatalakeError, IPage, IPageRequest } from './tokens';
 
+export type PageFetcher<T> = (page: IPageRequest) => Promise<IPage<T>>;
+
+/**
+ * Page through several listings one after the other (e.g. collections, then files).
+ * The cursor says which listing it belongs to: `<index>:<that listing's cursor>`; a
+ * listing that is empty passes on to the next one at once.
+ */
+export function inSequence<T>(
+  fetchers: ReadonlyArray<PageFetcher<T>>
+): PageFetcher<T> {
+  return async page => {
+    let index = 0;
+    let cursor: string | null = null;
+    if (page.cursor !== null) {
+      const at = page.cursor.indexOf(':');
+      index = Number(page.cursor.slice(0, at));
+      cursor = page.cursor.slice(at + 1) || null;
+    }
+    for (;;) {
+      const answer = await fetchers[index]({ limit: page.limit, cursor });
+      const last = index + 1 >= fetchers.length;
+      if (answer.next_cursor !== null) {
+        return {
+          items: answer.items,
+          next_cursor: `${index}:${answer.next_cursor}`
+        };
+      }
+      if (last || answer.items.length > 0) {
+        return {
+          items: answer.items,
+          next_cursor: last ? null : `${index + 1}:`
+        };
+      }
+      index += 1;
+      cursor = null;
+    }
+  };
+}
+
 /**
  * A list fetched page by page with the shim's opaque cursors, on demand.
  * It holds only the pages asked for so far; `hasMore` says there is more, never a silent cap.
  */
 export class PagedList<T> {
   constructor(
-    private readonly _fetch: (page: IPageRequest) => Promise<IPage<T>>,
+    private readonly _fetch: PageFetcher<T>,
     private readonly _pageSize: number
   ) {}
 

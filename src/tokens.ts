@@ -1,6 +1,9 @@
 import { Token } from '@lumino/coreutils';
 import type { ISignal } from '@lumino/signaling';
 
+import type { IDatalakeSettings } from './settings';
+import type { BrowseTree } from './tree';
+
 /**
  * Shapes of the shim's JSON answers (docs/contract.md); keys match the JSON.
  */
@@ -87,7 +90,15 @@ export interface IStaging {
   expires_at: string | null;
   created_at: string | null;
   error: string | null;
+  /** A rule of this account made with the Rucio client or WebUI: shown, not changed here. */
+  outside: boolean;
+  /** When Rucio last saw a file arrive, if that is long ago (ISO 8601); else null. */
+  stalled_since: string | null;
   webui_url: string | null;
+  /** Bytes near the hub so far, when the shim reports them (the views then show bytes). */
+  bytes_ok?: number | null;
+  /** When a delayed staging (INJECT) starts, when the shim reports it. */
+  starts_at?: string | null;
 }
 
 export interface IStageRequest {
@@ -99,7 +110,9 @@ export interface IStageRequest {
   comment?: string | null;
 }
 
-export type SearchType = 'all' | 'container' | 'dataset' | 'file';
+/** `collection` is containers and datasets together (Rucio's own type filter). */
+export type SearchType =
+  'all' | 'collection' | 'container' | 'dataset' | 'file';
 
 /**
  * A metadata filter row: `key` `op` `value`, sent as `{"key.op": value}`.
@@ -172,25 +185,102 @@ export interface IStagingEvent {
 }
 
 /**
- * The data lake state shared by the panel, status bar, commands and notebooks.
+ * One observation of a staging's progress, as the panel saw it through its polls.
+ */
+export interface IProgressSample {
+  /** Milliseconds since the epoch. */
+  at: number;
+  state: StagingState;
+  files_ok: number;
+  files_total: number;
+  /** Present only when the shim reports bytes arrived. */
+  bytes_ok: number | null;
+}
+
+/**
+ * What is known of one DID for its page: each part loads and fails on its own, and the
+ * whole follows the stagings (reloads when one of its stagings changes, and after an outage).
+ */
+export interface IDidDetails {
+  readonly did: string;
+  readonly changed: ISignal<IDidDetails, void>;
+  readonly info: IDIDInfo | null;
+  readonly infoError: IDatalakeError | null;
+  readonly replicas: ReadonlyArray<IReplica> | null;
+  readonly replicasError: IDatalakeError | null;
+  readonly rules: ReadonlyArray<IStaging> | null;
+  readonly rulesError: IDatalakeError | null;
+  readonly isDisposed: boolean;
+  /** Read everything again. */
+  reload(): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * The data lake state shared by the panel, the DID pages, the stagings view, the status bar,
+ * commands and notebooks. Views render it and call its methods, never the API.
  */
 export interface IDatalakeModel {
   /** Emitted whenever any part of the state changes. */
   readonly stateChanged: ISignal<IDatalakeModel, void>;
   /** Emitted once per staging transition (completed, stuck, expiring soon). */
   readonly stagingEvent: ISignal<IDatalakeModel, IStagingEvent>;
+  readonly settings: IDatalakeSettings;
+
+  // connection
+  readonly instances: ReadonlyArray<IInstance>;
   /** The selected Rucio instance name (empty until instances are known). */
   readonly instance: string;
+  /** The instance the server uses when a request names none (its kernels too). */
+  readonly defaultInstance: string;
   readonly instanceInfo: IInstance | null;
+  readonly whoami: IWhoami | null;
+  readonly connecting: boolean;
+  /** Why the data lake cannot be used at all (shim missing, Rucio down, bad credentials). */
+  readonly connectionError: IDatalakeError | null;
+  readonly scopes: ReadonlyArray<string>;
+  readonly scopesError: IDatalakeError | null;
+  readonly qosClasses: ReadonlyArray<IQosClass>;
+  readonly qosError: IDatalakeError | null;
+  connect(): Promise<void>;
+  setInstance(name: string): Promise<void>;
+
+  // finding
+  readonly query: ISearchQuery;
+  readonly searchError: IDatalakeError | null;
+  readonly tree: BrowseTree | null;
+  search(query: ISearchQuery): void;
+  browseScope(scope: string): void;
+  setSearchError(error: IDatalakeError | null): void;
+  /** The DID selected in the tree (the default target of commands). */
+  readonly selectedDid: string | null;
+  selectDid(did: string | null): void;
+  /** Details of a DID for its page; the caller disposes them when the page closes. */
+  openDetails(did: string): IDidDetails;
+
+  // stagings
   readonly stagings: ReadonlyArray<IStaging>;
   /** Stagings that are neither done nor failed. */
   readonly inFlight: ReadonlyArray<IStaging>;
-  /** The DID whose details are shown (and the default target of commands). */
-  readonly selectedDid: string | null;
-  selectDid(did: string | null): void;
+  readonly stagingsError: IDatalakeError | null;
+  /** The last failed stage/extend/release, shown next to the button that caused it. */
+  readonly actionError: IDatalakeError | null;
+  readonly busy: boolean;
+  /** Whether a view that shows stagings is visible (polling rests otherwise). */
+  readonly watched: boolean;
+  /** Views say when they show or hide; polling rests when nobody looks and nothing moves. */
+  setVisible(view: object, visible: boolean): void;
+  /** Progress of a staging over time, as observed by this model (oldest first). */
+  history(id: string): ReadonlyArray<IProgressSample>;
+  /** Whether a staging is close enough to its expiry to warn (see `expiryWarningSeconds`). */
+  isExpiring(staging: IStaging, now?: number): boolean;
   stage(
     request: Omit<IStageRequest, 'lifetime'> & { lifetime?: number }
   ): Promise<IStaging[] | null>;
+  extend(id: string, lifetime?: number): Promise<IStaging | null>;
+  release(id: string): Promise<boolean>;
+  clearActionError(): void;
+  refreshStagings(): Promise<void>;
   refresh(): Promise<void>;
 }
 

@@ -22,6 +22,8 @@ export type TreeRow =
       key: string;
       depth: number;
       list: PagedList<IDID>;
+      /** How many items the whole list has, when the shim said so (a dataset's `length`). */
+      total: number | null;
     }
   | {
       kind: 'error';
@@ -74,6 +76,9 @@ export class BrowseTree {
     );
     list.changed.connect(this._invalidate, this);
     this._expanded.set(row.key, list);
+    if (did.type === 'DATASET' && typeof did.length === 'number') {
+      this._totals.set(list, did.length);
+    }
     this._invalidate();
     void list.loadMore();
   }
@@ -143,7 +148,13 @@ export class BrowseTree {
         list
       });
     } else if (list.hasMore && list.items.length > 0) {
-      out.push({ kind: 'more', key: `${tail}-more`, depth, list });
+      out.push({
+        kind: 'more',
+        key: `${tail}-more`,
+        depth,
+        list,
+        total: this._totals.get(list) ?? null
+      });
     }
   }
 
@@ -153,6 +164,7 @@ export class BrowseTree {
   }
 
   private _expanded = new Map<string, PagedList<IDID>>();
+  private _totals = new WeakMap<PagedList<IDID>, number>();
   private _rows: TreeRow[] | null = null;
   private _changed = new Signal<this, void>(this);
 }

@@ -6,13 +6,18 @@ judge -> conveyor -> judge. Here every daemon runs in this one process, one
 iteration at a time, in pipeline order, with no start-up waits. That is also what
 SQLite wants: one writer at a time besides the API server.
 
-- judge evaluator, injector, repairer, cleaner, reaper and abacus-account: their
+- judge evaluator, injector, repairer, cleaner, reaper, abacus-account and
+  abacus-collection-replica (dataset replica counts per RSE): their
   module-level `run_once` with a long-lived heartbeat (what `run_daemon` does,
   minus the partition wait);
 - conveyor submitter, poller and finisher: the stock daemon functions with
   `once=True, partition_wait_time=0` (poller `older_than=0`), only while the
   requests table is non-empty, so an idle loop costs a few cheap queries;
-- transfers go through testbed/localcopy.py (`[conveyor] transfertool = localcopy`).
+- transfers go through testbed/localcopy.py (`[conveyor] transfertool = localcopy`);
+- hermes, when server.cfg has `[messaging-hermes]` (testbed/broker.py): its `run_once` in a
+  thread of its own, woken at the end of every cycle, so the messages a cycle queued (RULE_OK,
+  RULE_PROGRESS, transfer-*) reach the broker at once; and a broker that is down or slow
+  (hermes spends ~1 s per message trying to connect) never holds up rules and transfers.
 
 Needs RUCIO_CONFIG (server config) and testbed/ on PYTHONPATH; stops on SIGTERM/SIGINT.
 """
@@ -23,6 +28,7 @@ import functools
 import logging
 import os
 import signal
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -30,10 +36,13 @@ from contextlib import ExitStack
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from rucio.common.config import config_get, config_get_int, config_has_section
 from rucio.common.logging import setup_logging
 from rucio.daemons.abacus import account as abacus_account
+from rucio.daemons.abacus import collection_replica
 from rucio.daemons.common import HeartbeatHandler
 from rucio.daemons.conveyor import finisher, poller, submitter
+from rucio.daemons.hermes import hermes
 from rucio.daemons.judge import cleaner, evaluator, injector, repairer
 from rucio.daemons.reaper import reaper
 from rucio.db.sqla import models
@@ -56,11 +65,17 @@ Step = tuple[str, Callable[[], Any]]
 
 log = logging.getLogger("testbed-daemons")
 stop_event = threading.Event()
+wake_hermes = threading.Event()
 
 
 @read_session
 def _has_requests(*, session: Session) -> bool:
     return session.execute(select(models.Request.id).limit(1)).first() is not None
+
+
+@read_session
+def _has_messages(*, session: Session) -> bool:
+    return session.execute(select(models.Message.id).limit(1)).first() is not None
 
 
 def _conveyor() -> None:
@@ -93,8 +108,8 @@ REAPER_ARGS: dict[str, Any] = {
 }
 
 
-def build_steps(stack: ExitStack) -> tuple[list[Step], list[Step]]:
-    """The per-cycle pipeline and the slower housekeeping steps."""
+def build_steps(stack: ExitStack) -> tuple[list[Step], list[Step], Step | None]:
+    """The per-cycle pipeline, the slower housekeeping steps and hermes (None: no broker)."""
 
     def daemon(module: ModuleType, **kwargs: Any) -> Step:
         # What run_daemon() does, minus the partition wait: a heartbeat that lives
@@ -113,8 +128,48 @@ def build_steps(stack: ExitStack) -> tuple[list[Step], list[Step]]:
         daemon(repairer, paused_rules={}, delta=REPAIR_DELTA),
         daemon(cleaner, paused_rules={}),
     ]
-    slow = [daemon(reaper, **REAPER_ARGS), daemon(abacus_account)]
-    return fast, slow
+    slow = [
+        daemon(reaper, **REAPER_ARGS),
+        daemon(abacus_account),
+        daemon(collection_replica, limit=1000),
+    ]
+    events = daemon(hermes, bulk=1000) if config_has_section("messaging-hermes") else None
+    return fast, slow, events
+
+
+def _broker_listening() -> bool:
+    address = (
+        config_get("messaging-hermes", "brokers"),
+        config_get_int("messaging-hermes", "nonssl_port"),
+    )
+    try:
+        socket.create_connection(address, timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def deliver_events(run_once: Callable[[], Any], wake: threading.Event) -> None:
+    """hermes's thread: after each cycle (or every INTERVAL), send what is queued.
+
+    Skipped while the broker does not accept connections: hermes would try to connect once per
+    message and log twice per message per second; the messages stay in Rucio's table meanwhile.
+    """
+    listening = True
+    while not stop_event.is_set():
+        wake.wait(INTERVAL)
+        wake.clear()
+        if stop_event.is_set() or not _has_messages():
+            continue
+        if not _broker_listening():
+            if listening:
+                log.warning("broker not reachable: Rucio keeps its messages until it is back")
+            listening = False
+            continue
+        if not listening:
+            log.info("broker reachable again: delivering the messages kept meanwhile")
+            listening = True
+        run_step("hermes", run_once)
 
 
 def run_step(name: str, step: Callable[[], Any]) -> None:
@@ -127,6 +182,7 @@ def run_step(name: str, step: Callable[[], Any]) -> None:
 
 def _stop(signum: int, frame: object) -> None:
     stop_event.set()
+    wake_hermes.set()
 
 
 def main() -> None:
@@ -139,13 +195,18 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
 
     with ExitStack() as stack:
-        fast, slow = build_steps(stack)
+        fast, slow, events = build_steps(stack)
+        if events:
+            thread = threading.Thread(target=deliver_events, args=(events[1], wake_hermes))
+            thread.start()
+            stack.callback(thread.join, 10)
         log.info("daemon loop started (interval %.1f s)", INTERVAL)
         cycle = 0
         while not stop_event.is_set():
             started = time.monotonic()
             for name, step in fast:
                 run_step(name, step)
+            wake_hermes.set()
             if cycle % SLOW_EVERY == 0:
                 for name, step in slow:
                     run_step(name, step)

@@ -14,6 +14,7 @@ import secrets
 import sys
 from pathlib import Path
 
+import broker
 import oidc_config
 
 ALICE = "alice"
@@ -157,9 +158,11 @@ def main() -> None:
     root_pwd = existing_password(root_cfg) or secrets.token_urlsafe(18)
 
     (tb / "var").mkdir(parents=True, exist_ok=True)
-    # [oidc]: Rucio validates the testbed issuer's tokens (oidc_config.py).
+    # [oidc]: Rucio validates the issuer's tokens (oidc_config.py); hermes → ActiveMQ (broker.py).
     oidc = oidc_config.rucio_oidc(tb)
-    server_text = server_cfg(tb, db_url, root_pwd, mail_templates) + oidc.section
+    server_text = (
+        server_cfg(tb, db_url, root_pwd, mail_templates) + oidc.section + broker.hermes_sections(tb)
+    )
     write_private(tb / "etc" / "server.cfg", server_text)
     write_private(oidc.idpsecrets_path, oidc.idpsecrets)
     write_private(tb / "etc" / "alembic.ini", alembic_ini(db_url, migrate_repo))

@@ -6,6 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 lock_testbed
 stop_pid daemons
+stop_pid broker
 stop_pid server
 stop_pid x509
 stop_pid oidc

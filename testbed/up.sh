@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the local Rucio testbed (idempotent): venv, config, DB, API server, seed, daemons.
-# Env: TESTBED_PORT (default 8480), TESTBED_DIR (default <repo>/.testbed); identity.sh lists more.
+# Env: TESTBED_PORT (default 8480), TESTBED_DIR (default <repo>/.testbed),
+# TESTBED_STOMP_PORT (default 61613), TESTBED_EVENTS=0 (no broker); identity.sh lists more.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$(dirname "${BASH_SOURCE[0]}")/identity.sh"
@@ -38,6 +39,10 @@ if ! "$VENV/bin/python" -c 'import rucio, gunicorn' >/dev/null 2>&1; then
         || { echo "testbed: pip install failed, see $LOG/pip.log" >&2; exit 1; }
 fi
 PY="$VENV/bin/python"
+
+# 1b. Message broker for Rucio's events (broker.sh): started now, it listens a few seconds later.
+source "$TESTBED_SRC/broker.sh"
+broker_start
 
 # 2. Configuration (keeps existing passwords; rewrites paths and port).
 "$PY" "$TESTBED_SRC/genconfig.py" "$TESTBED_DIR" "$TESTBED_PORT"
@@ -97,7 +102,8 @@ if [ ! -e "$VAR/seeded" ]; then
     echo "seeded in $(since_ms "$t_seed") s" >"$VAR/seeded"
 fi
 
-# 6. Extension config and env file for scripts.
+# 6. Extension config (with the broker as `events` once it listens) and env file for scripts.
+broker_wait
 "$PY" "$TESTBED_SRC/write_jupyter_config.py" "$TESTBED_DIR" "$TESTBED_PORT"
 
 # 6b. bob, the OIDC and X.509 identities, and the TLS-serving X.509 endpoint (identity.sh).
@@ -121,3 +127,4 @@ fi
 echo "testbed: up in $(since_ms "$t_start") s: $TESTBED_URL (account alice, client config $TESTBED_DIR/rucio.cfg)"
 echo "testbed: extension config $TESTBED_DIR/jupyter_server_config.json; logs in $LOG"
 echo "testbed: OIDC issuer $OIDC_URL, X.509 endpoint $X509_URL (CA $CA_CERT)"
+broker_summary

@@ -3,8 +3,7 @@
 The shape is the one in docs/contract.md. No secret goes in it: instance `testbed` points at the
 0600 `rucio.cfg` that holds alice's password, instance `testbed-x509` (the same Rucio through its
 TLS endpoint) at alice's 0600 RFC 3820 proxy. Also writes `.testbed/env` (KEY=value lines) for
-scripts and tests. Usage: `write_jupyter_config.py TESTBED_DIR PORT` (TESTBED_X509_PORT and
-TESTBED_OIDC_PORT in the environment, as identity.sh exports them).
+scripts and tests. Usage: `write_jupyter_config.py TESTBED_DIR PORT`.
 """
 
 from __future__ import annotations
@@ -13,6 +12,9 @@ import json
 import os
 import sys
 from pathlib import Path
+
+import broker
+import oidc_config
 
 HUB_RSES = ("HUB-FAST", "HUB-CHEAP")
 QOS_CLASSES: dict[str, dict[str, str]] = {
@@ -50,7 +52,7 @@ def jupyter_config(tb: Path, url: str, x509_url: str) -> dict[str, object]:
         "max_lifetime": 2592000,
     }
     # The same Rucio and account over TLS, logged in with alice's proxy: a second instance,
-    # whose stagings the shim keeps apart from the first one's.
+    # whose stagings the shim keeps apart from the first one's (it polls: no broker events).
     x509 = {
         **instance,
         "name": "testbed-x509",
@@ -64,13 +66,16 @@ def jupyter_config(tb: Path, url: str, x509_url: str) -> dict[str, object]:
             "account": "alice",
         },
     }
+    events = broker.extension_events(tb)
+    if events:
+        instance["events"] = events
     return {"DatalakeApp": {"default_instance": "testbed", "instances": [instance, x509]}}
 
 
 def main() -> None:
     tb = Path(sys.argv[1]).resolve()
     url = f"http://127.0.0.1:{int(sys.argv[2])}"
-    x509_url = f"https://127.0.0.1:{os.environ['TESTBED_X509_PORT']}"
+    x509_url = f"https://127.0.0.1:{os.environ.get('TESTBED_X509_PORT', '8481')}"
     config = tb / "jupyter_server_config.json"
     write_private(config, json.dumps(jupyter_config(tb, url, x509_url), indent=2) + "\n")
     env = {
@@ -85,7 +90,7 @@ def main() -> None:
         "DATALAKE_CONFIG": str(config),
         # Identity services (identity.sh exports their ports): the OIDC issuer, the X.509
         # endpoint, the CA both are signed by, alice's RFC 3820 proxy.
-        "TESTBED_OIDC_URL": f"https://127.0.0.1:{os.environ['TESTBED_OIDC_PORT']}",
+        "TESTBED_OIDC_URL": f"https://127.0.0.1:{oidc_config.oidc_port()}",
         "TESTBED_X509_URL": x509_url,
         "TESTBED_CA_CERT": str(tb / "pki" / "ca.pem"),
         "TESTBED_X509_PROXY": str(tb / "x509" / "alice-proxy.pem"),

@@ -1,3 +1,4 @@
+import { StaleStagingsError } from '../api';
 import { DatalakeModel } from '../model';
 import type { IStaging, IStagingEvent } from '../tokens';
 import { authError, did, fakeAPI, flush, pagesOf, staging } from './fakes';
@@ -112,10 +113,14 @@ describe('DatalakeModel browsing', () => {
   it('expands a dataset into its files and a container into its children', async () => {
     const files = pagesOf(3, 'file');
     const api = fakeAPI({
-      search: jest.fn(async () => ({
-        items: [did('ds', 'DATASET'), did('cont', 'CONTAINER')],
-        next_cursor: null
-      })),
+      search: jest.fn(async q =>
+        q.type === 'file'
+          ? { items: [], next_cursor: null }
+          : {
+              items: [did('ds', 'DATASET'), did('cont', 'CONTAINER')],
+              next_cursor: null
+            }
+      ),
       files: jest.fn((d, page) => files(page)),
       children: jest.fn(async () => ({
         items: [did('inner', 'DATASET')],
@@ -135,13 +140,14 @@ describe('DatalakeModel browsing', () => {
     );
     expect(
       tree.rows.map(r => (r.kind === 'did' ? r.did.name : r.kind))
-    ).toEqual(['ds', 'file0', 'file1', 'file2', 'cont']);
+      // Files of the scope come after its collections: a "more" row until they are read.
+    ).toEqual(['ds', 'file0', 'file1', 'file2', 'cont', 'more']);
     tree.expand(tree.rows[4]);
     await flush();
     expect(api.children).toHaveBeenCalledTimes(1);
     expect(tree.rows[5]).toMatchObject({ kind: 'did', depth: 1 });
     tree.collapse(tree.rows[0]);
-    expect(tree.rows).toHaveLength(3);
+    expect(tree.rows).toHaveLength(4);
     model.dispose();
   });
 
@@ -169,13 +175,13 @@ describe('DatalakeModel browsing', () => {
       rules: jest.fn(async () => [staging()])
     });
     const model = new DatalakeModel(api);
-    model.selectDid('demo:lofar-obs');
+    const details = model.openDetails('demo:lofar-obs');
     await flush(10);
-    const details = model.details!;
     expect(details.info?.metadata).toEqual({ datatype: 'RAW' });
     expect(details.replicasError?.reason).toBe('CannotAuthenticate');
     expect(details.rules).toHaveLength(1);
     model.dispose();
+    expect(details.isDisposed).toBe(true);
   });
 });
 
@@ -235,6 +241,7 @@ describe('DatalakeModel stagings', () => {
             state: 'STUCK',
             files_stuck: 1,
             error: 'no source',
+            created_at: new Date(Date.now() - 86400_000).toISOString(),
             expires_at: soon
           })
         ])
@@ -262,13 +269,37 @@ describe('DatalakeModel stagings', () => {
     model.dispose();
   });
 
+  it('shows the last list the shim has, with how old it is, when Rucio does not answer', async () => {
+    const late = new StaleStagingsError(
+      {
+        message:
+          'Rucio has not answered for 2 s. This is the list as Rucio gave it at 10:00:00 UTC.',
+        reason: 'RUCIO_TIMEOUT',
+        status: 504
+      },
+      [staging({ id: 'r9', did: 'demo:kept' })]
+    );
+    const model = new DatalakeModel(
+      fakeAPI({ stagings: jest.fn().mockRejectedValue(late) })
+    );
+    await expect(model.refreshStagings()).rejects.toBe(late);
+    expect(model.stagings.map(s => s.did)).toEqual(['demo:kept']);
+    expect(model.stagingsError).toEqual({
+      status: 504,
+      reason: 'RUCIO_TIMEOUT',
+      message:
+        'Rucio has not answered for 2 s. This is the list as Rucio gave it at 10:00:00 UTC.'
+    });
+    model.dispose();
+  });
+
   it('keeps polling after a failed first read of the stagings, and recovers', async () => {
     const stagings = jest
       .fn()
       .mockRejectedValueOnce(authError)
       .mockResolvedValue([staging()]);
     const model = new DatalakeModel(fakeAPI({ stagings }), { pollInterval: 1 });
-    model.panelVisible = true;
+    model.setVisible(model, true);
     await model.connect();
     expect(model.stagingsError?.reason).toBe('CannotAuthenticate');
     await jest.advanceTimersByTimeAsync(5000);
@@ -329,7 +360,7 @@ describe('DatalakeModel stagings', () => {
     expect(stagings.mock.calls.length).toBe(quiet);
 
     // Failing requests: the poll backs off (fewer calls than one per second).
-    model.panelVisible = true;
+    model.setVisible(model, true);
     stagings.mockImplementation(async () => {
       throw authError;
     });
@@ -340,6 +371,150 @@ describe('DatalakeModel stagings', () => {
     expect(failures).toBeGreaterThan(0);
     expect(failures).toBeLessThan(15);
     expect(model.stagingsError?.reason).toBe('CannotAuthenticate');
+    model.dispose();
+  });
+});
+
+describe('DatalakeModel follows the data lake (nothing stale, nothing false)', () => {
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it("lists a scope's collections first, then its files, with one cursor", async () => {
+    const collections = jest.fn(async () => ({
+      items: [did('c', 'CONTAINER'), did('d', 'DATASET')],
+      next_cursor: null
+    }));
+    const files = pagesOf(3);
+    const api = fakeAPI({
+      search: jest.fn((q, page) =>
+        q.type === 'collection' ? collections() : files(page)
+      )
+    });
+    const model = new DatalakeModel(api, { pageSize: 10 });
+    model.search({ did: 'demo:*', type: 'all', filters: [] });
+    await flush();
+    const root = model.tree!.root;
+    expect(root.items.map(d => d.type)).toEqual(['CONTAINER', 'DATASET']);
+    expect(root.hasMore).toBe(true);
+    await root.loadMore();
+    expect(root.items.map(d => d.name)).toEqual(['c', 'd', 'f0', 'f1', 'f2']);
+    expect(root.hasMore).toBe(false);
+    expect(api.search.mock.calls.map(c => c[0].type)).toEqual([
+      'collection',
+      'file'
+    ]);
+    model.dispose();
+  });
+
+  it('does not warn that a new 1-hour staging expires; warns in its last quarter; Extend ends it', async () => {
+    const created = Date.now();
+    const oneHour = staging({
+      created_at: new Date(created).toISOString(),
+      expires_at: new Date(created + 3600_000).toISOString()
+    });
+    const api = fakeAPI({
+      stage: jest.fn(async () => [oneHour]),
+      stagings: jest.fn(async () => [oneHour]),
+      extend: jest.fn(async () => ({
+        ...oneHour,
+        expires_at: new Date(Date.now() + 7 * 86400_000).toISOString()
+      }))
+    });
+    const model = new DatalakeModel(api);
+    const events: string[] = [];
+    model.stagingEvent.connect((_, e) => events.push(e.kind));
+    await model.stage({ dids: ['demo:a'], qos: 'FAST', lifetime: 3600 });
+    model.checkExpiry();
+    expect(events).toEqual([]);
+    expect(model.isExpiring(model.stagings[0])).toBe(false);
+    // 50 minutes later: 10 minutes left, less than a quarter of its hour.
+    model.checkExpiry(created + 50 * 60_000);
+    expect(events).toEqual(['expiring']);
+    expect(model.isExpiring(model.stagings[0], created + 50 * 60_000)).toBe(
+      true
+    );
+    await model.extend(oneHour.id);
+    expect(model.isExpiring(model.stagings[0], created + 50 * 60_000)).toBe(
+      false
+    );
+    model.dispose();
+  });
+
+  it("keeps each staging's progress as observed, one sample per change", async () => {
+    const answers = [
+      [staging({ files_ok: 0 })],
+      [staging({ files_ok: 0 })],
+      [staging({ files_ok: 2 })],
+      [staging({ state: 'OK', files_ok: 4, files_replicating: 0 })]
+    ];
+    const api = fakeAPI({ stagings: jest.fn(async () => answers.shift()!) });
+    const model = new DatalakeModel(api);
+    for (let i = 0; i < 4; i++) {
+      await model.refreshStagings();
+    }
+    expect(model.history('r1').map(s => [s.state, s.files_ok])).toEqual([
+      ['REPLICATING', 0],
+      ['REPLICATING', 2],
+      ['OK', 4]
+    ]);
+    expect(model.history('r1').every(s => s.bytes_ok === null)).toBe(true);
+    model.dispose();
+  });
+
+  it("reloads an open DID's details when its staging changes, and after an outage", async () => {
+    let near: 'NONE' | 'AVAILABLE' = 'NONE';
+    let down = false;
+    const answers = [
+      [staging({ did: 'demo:ds' })],
+      [staging({ did: 'demo:ds', state: 'OK', files_ok: 4 })]
+    ];
+    const api = fakeAPI({
+      did: jest.fn(async (d: string) => {
+        if (down) {
+          throw authError;
+        }
+        return {
+          ...did(d.split(':')[1], 'DATASET'),
+          metadata: {},
+          near_hub: { state: near, rses: near === 'NONE' ? [] : ['HUB-FAST'] }
+        };
+      }),
+      stagings: jest.fn(async () => {
+        if (down) {
+          throw authError;
+        }
+        return answers.shift() ?? [];
+      })
+    });
+    const model = new DatalakeModel(api);
+    await model.refreshStagings();
+    const details = model.openDetails('demo:ds');
+    await jest.advanceTimersByTimeAsync(10);
+    expect(details.info?.near_hub.state).toBe('NONE');
+
+    // The staging completes: the details follow without being opened again.
+    near = 'AVAILABLE';
+    await model.refreshStagings();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(details.info?.near_hub.state).toBe('AVAILABLE');
+
+    // An outage: the error replaces what cannot be known...
+    down = true;
+    await details.reload();
+    expect(details.infoError?.reason).toBe('CannotAuthenticate');
+    expect(details.info).toBeNull();
+    await expect(model.refreshStagings()).rejects.toBe(authError);
+    // ...and goes away once the data lake answers again, without the user.
+    down = false;
+    await model.refreshStagings();
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(details.infoError).toBeNull();
+    expect(details.info?.near_hub.state).toBe('AVAILABLE');
+    details.dispose();
     model.dispose();
   });
 });

@@ -16,10 +16,14 @@ async function searchedModel(count: number) {
   const pages = pagesOf(count);
   const model = new DatalakeModel(
     fakeAPI({
-      search: jest.fn(async () => ({
-        items: [did('big', 'DATASET'), did('other', 'DATASET')],
-        next_cursor: null
-      })),
+      search: jest.fn(async q =>
+        q.type === 'file'
+          ? { items: [], next_cursor: null }
+          : {
+              items: [did('big', 'DATASET'), did('other', 'DATASET')],
+              next_cursor: null
+            }
+      ),
       files: jest.fn((d, page) => pages(page))
     }),
     { pageSize: 1000 }
@@ -29,7 +33,11 @@ async function searchedModel(count: number) {
   return { model, pages };
 }
 
-function renderTree(model: DatalakeModel, onSelect = jest.fn()) {
+function renderTree(
+  model: DatalakeModel,
+  onSelect = jest.fn(),
+  onOpen = jest.fn()
+) {
   const view = () => (
     <TreeView
       tree={model.tree!}
@@ -37,6 +45,7 @@ function renderTree(model: DatalakeModel, onSelect = jest.fn()) {
       label={trans.__('Search results')}
       selectedDid={model.selectedDid}
       onSelect={d => onSelect(d.did)}
+      onOpen={d => onOpen(d.did)}
       onDrag={jest.fn()}
     />
   );
@@ -67,34 +76,44 @@ describe('TreeView', () => {
     model.dispose();
   });
 
-  it('moves with arrows, expands with Right, collapses with Left, selects with Enter', async () => {
+  it('moves with arrows, expands with Right, collapses with Left, opens with Enter; one tab stop', async () => {
     const { model } = await searchedModel(2);
     const onSelect = jest.fn();
-    renderTree(model, onSelect);
+    const onOpen = jest.fn();
+    renderTree(model, onSelect, onOpen);
     const tree = screen.getByRole('tree');
+    const tabStops = () =>
+      Array.from(tree.querySelectorAll('[tabindex="0"]')).map(e =>
+        e.getAttribute('data-did')
+      );
+    // Roving tabindex: the first row is the only tab stop (not the tree, not its scroller).
+    expect(tabStops()).toEqual(['demo:big']);
+    expect(tree.getAttribute('tabindex')).toBe('-1');
+    (document.querySelector('[data-did="demo:big"]') as HTMLElement).focus();
     await act(async () => {
-      fireEvent.keyDown(tree, { key: 'ArrowRight' });
+      fireEvent.keyDown(document.activeElement!, { key: 'ArrowRight' });
       await flush();
     });
     const big = document.querySelector('[data-did="demo:big"]')!;
     expect(big.getAttribute('aria-expanded')).toBe('true');
     expect(document.querySelector('[data-did="demo:f1"]')).not.toBeNull();
 
-    fireEvent.keyDown(tree, { key: 'ArrowDown' });
-    fireEvent.keyDown(tree, { key: 'ArrowDown' });
-    expect(tree.getAttribute('aria-activedescendant')).toBe(
-      'jp-datalake-row-2'
-    );
-    fireEvent.keyDown(tree, { key: 'Enter' });
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowDown' });
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowDown' });
+    // The focus follows the active row, which is the one tab stop.
+    expect(document.activeElement?.getAttribute('data-did')).toBe('demo:f1');
+    expect(tabStops()).toEqual(['demo:f1']);
+    fireEvent.keyDown(document.activeElement!, { key: ' ' });
     expect(onSelect).toHaveBeenCalledWith('demo:f1');
+    expect(onOpen).not.toHaveBeenCalled();
+    fireEvent.keyDown(document.activeElement!, { key: 'Enter' });
+    expect(onOpen).toHaveBeenCalledWith('demo:f1');
 
     // Left on a file goes to its parent, Left again collapses it.
-    fireEvent.keyDown(tree, { key: 'ArrowLeft' });
-    expect(tree.getAttribute('aria-activedescendant')).toBe(
-      'jp-datalake-row-0'
-    );
+    fireEvent.keyDown(document.activeElement!, { key: 'ArrowLeft' });
+    expect(document.activeElement?.getAttribute('data-did')).toBe('demo:big');
     await act(async () => {
-      fireEvent.keyDown(tree, { key: 'ArrowLeft' });
+      fireEvent.keyDown(document.activeElement!, { key: 'ArrowLeft' });
     });
     expect(document.querySelector('[data-did="demo:f1"]')).toBeNull();
     model.dispose();

@@ -49,17 +49,39 @@ export async function loadKernelExtension(
 }
 
 /**
- * Ask the kernel to bind attachments to their variables over the `datalake` comm.
+ * The kernel's answer to one bind: the paths (`AVAILABLE`), a placeholder while the copy is
+ * on its way (`STAGING`, with how far it is) or because nothing is staged (`NOT_STAGED`),
+ * or an error with a sentence.
+ */
+export interface IBindReply {
+  name: string;
+  status: 'ok' | 'error';
+  state?: 'AVAILABLE' | 'STAGING' | 'NOT_STAGED';
+  percent?: number | null;
+  message?: string;
+}
+
+/**
+ * Ask the kernel to bind attachments to their variables over the `datalake` comm; returns
+ * the kernel's answer for each variable it answered for.
  */
 export async function bindInKernel(
   kernel: Kernel.IKernelConnection,
   attachments: IAttachment[]
-): Promise<void> {
+): Promise<IBindReply[]> {
   if (attachments.length === 0) {
-    return;
+    return [];
   }
   await loadKernelExtension(kernel);
   const comm = kernel.createComm(COMM_TARGET);
+  const replies: IBindReply[] = [];
+  // Answers arrive on IOPub while the kernel handles each message, before it is done.
+  comm.onMsg = msg => {
+    const data = msg.content.data as unknown as IBindReply;
+    if (data && typeof data.name === 'string') {
+      replies.push(data);
+    }
+  };
   let failure: unknown = null;
   try {
     await comm.open({}).done;
@@ -76,4 +98,5 @@ export async function bindInKernel(
   if (failure !== null) {
     throw failure;
   }
+  return replies;
 }

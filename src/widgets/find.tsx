@@ -2,9 +2,14 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import React, { useState } from 'react';
 
 import { parseSearchPattern } from '../did';
-import type { DatalakeModel } from '../model';
-import type { IMetadataFilter, ISearchQuery, SearchType } from '../tokens';
+import type {
+  IDatalakeModel,
+  IMetadataFilter,
+  ISearchQuery,
+  SearchType
+} from '../tokens';
 import { ErrorBox } from './error';
+import { useRovingFocus } from './roving';
 import { TreeView } from './tree';
 import { ModelView } from './view';
 
@@ -30,7 +35,7 @@ const OP_LABELS: Record<IMetadataFilter['op'], string> = {
  * The search form: `scope:pattern` with wildcards, a type filter and metadata rows.
  */
 export function SearchForm(props: {
-  model: DatalakeModel;
+  model: IDatalakeModel;
   trans: TranslationBundle;
 }): JSX.Element {
   const { model, trans } = props;
@@ -88,7 +93,7 @@ export function SearchForm(props: {
           value={type}
           onChange={event => setType(event.target.value as SearchType)}
         >
-          <option value="all">{trans.__('All')}</option>
+          <option value="all">{trans.__('All (collections first)')}</option>
           <option value="container">{trans.__('Containers')}</option>
           <option value="dataset">{trans.__('Datasets')}</option>
           <option value="file">{trans.__('Files')}</option>
@@ -162,10 +167,11 @@ export function SearchForm(props: {
  * The scopes of the instance; choosing one browses it.
  */
 function ScopeBrowser(props: {
-  model: DatalakeModel;
+  model: IDatalakeModel;
   trans: TranslationBundle;
 }): JSX.Element | null {
   const { model, trans } = props;
+  const roving = useRovingFocus(model.scopes.length);
   if (model.scopesError) {
     return <ErrorBox error={model.scopesError} trans={trans} />;
   }
@@ -175,13 +181,16 @@ function ScopeBrowser(props: {
   return (
     <details className="jp-datalake-scopes">
       <summary>{trans.__('Scopes (%1)', model.scopes.length)}</summary>
-      <ul aria-label={trans.__('Scopes')}>
-        {model.scopes.map(scope => (
+      <ul aria-label={trans.__('Scopes')} onKeyDown={roving.onKeyDown}>
+        {model.scopes.map((scope, index) => (
           <li key={scope}>
             <button
               type="button"
               className="jp-datalake-link"
               data-scope={scope}
+              data-roving
+              tabIndex={roving.tabIndex(index)}
+              onFocus={() => roving.onFocus(index)}
               aria-label={trans.__('Browse scope %1', scope)}
               onClick={() => model.browseScope(scope)}
             >
@@ -199,13 +208,14 @@ function ScopeBrowser(props: {
  */
 export class FindSection extends ModelView {
   constructor(
-    model: DatalakeModel,
+    model: IDatalakeModel,
     trans: TranslationBundle,
     private readonly _onDrag: (
       did: string,
       clientX: number,
       clientY: number
-    ) => void
+    ) => void,
+    private readonly _onOpen: (did: string) => void
   ) {
     super(model, trans);
     this.addClass('jp-datalake-find');
@@ -237,6 +247,7 @@ export class FindSection extends ModelView {
             label={trans.__('Search results')}
             selectedDid={model.selectedDid}
             onSelect={did => model.selectDid(did.did)}
+            onOpen={did => this._onOpen(did.did)}
             onDrag={(did, x, y) => this._onDrag(did.did, x, y)}
           />
         )}

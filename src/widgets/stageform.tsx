@@ -2,8 +2,8 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import React, { useState } from 'react';
 
 import { formatDuration, parseDuration } from '../format';
-import type { DatalakeModel } from '../model';
-import type { IQosClass } from '../tokens';
+import type { IDatalakeError, IDatalakeModel, IQosClass } from '../tokens';
+import { ErrorBox } from './error';
 
 /**
  * The QoS class to preselect: the setting when the server offers it, else the first.
@@ -19,10 +19,10 @@ export function initialQos(
 
 /**
  * Ask for a copy of a DID near the hub: QoS class (always one the server offers),
- * lifetime, optional source QoS and delayed start.
+ * lifetime, optional source QoS and delayed start. A refusal is shown next to the button.
  */
 export function StageForm(props: {
-  model: DatalakeModel;
+  model: IDatalakeModel;
   trans: TranslationBundle;
   did: string;
 }): JSX.Element {
@@ -34,6 +34,7 @@ export function StageForm(props: {
   );
   const [sourceQos, setSourceQos] = useState('');
   const [startIn, setStartIn] = useState('');
+  const [error, setError] = useState<IDatalakeError | null>(null);
   // A choice that vanished (instance switch, config change) falls back to a valid one.
   const qos = classes.some(c => c.name === chosen)
     ? chosen
@@ -50,13 +51,16 @@ export function StageForm(props: {
     if (!valid) {
       return;
     }
-    void model.stage({
-      dids: [did],
-      qos,
-      lifetime: lifetimeSeconds!,
-      source_qos: sourceQos || null,
-      start_in: startSeconds
-    });
+    setError(null);
+    void model
+      .stage({
+        dids: [did],
+        qos,
+        lifetime: lifetimeSeconds!,
+        source_qos: sourceQos || null,
+        start_in: startSeconds
+      })
+      .then(result => setError(result === null ? model.actionError : null));
   };
 
   if (model.qosError) {
@@ -150,14 +154,23 @@ export function StageForm(props: {
           />
         </label>
       </details>
-      <button
-        type="submit"
-        className="jp-mod-styled jp-mod-accept"
-        aria-label={trans.__('Stage near the hub')}
-        disabled={!valid || model.busy}
-      >
-        {trans.__('Stage')}
-      </button>
+      <div className="jp-datalake-stage-actions">
+        <button
+          type="submit"
+          className="jp-mod-styled jp-mod-accept"
+          aria-label={trans.__('Stage near the hub')}
+          disabled={!valid || model.busy}
+        >
+          {trans.__('Stage')}
+        </button>
+        {error && (
+          <ErrorBox
+            error={error}
+            trans={trans}
+            onDismiss={() => setError(null)}
+          />
+        )}
+      </div>
     </form>
   );
 }

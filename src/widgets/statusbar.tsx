@@ -3,14 +3,20 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { datalakeIcon } from '../icons';
-import type { DatalakeModel } from '../model';
+import { describeStaging } from '../states';
+import type { IDatalakeModel } from '../tokens';
+import { middleTruncate } from './name';
+
+/** Longest DID shown in the status bar. */
+const NAME_MAX = 24;
 
 /**
- * Status bar item: the number of stagings in flight; a click opens the panel.
+ * Status bar item: the stagings in flight in plain words ("demo:x: Copying 3 of 4 files",
+ * or "2 stagings: Copying 3 of 4 files, Queued"); a click opens the Stagings view.
  */
 export class StagingStatus extends ReactWidget {
   constructor(
-    private readonly _model: DatalakeModel,
+    private readonly _model: IDatalakeModel,
     private readonly _trans: TranslationBundle,
     private readonly _onClick: () => void
   ) {
@@ -28,16 +34,31 @@ export class StagingStatus extends ReactWidget {
   }
 
   render(): JSX.Element {
-    const count = this._model.inFlight.length;
     const trans = this._trans;
-    const label = trans._n('%1 staging', '%1 stagings', count);
+    const inFlight = this._model.inFlight;
+    const words = inFlight.map(s => describeStaging(s, trans).label);
+    const label =
+      inFlight.length === 1
+        ? trans.__(
+            '%1: %2',
+            middleTruncate(inFlight[0].did, NAME_MAX),
+            words[0]
+          )
+        : trans.__(
+            '%1: %2',
+            trans._n('%1 staging', '%1 stagings', inFlight.length),
+            [...new Set(words)].join(', ')
+          );
     return (
       <button
         type="button"
         className="jp-datalake-status-button"
-        data-count={count}
-        aria-label={trans.__('Data lake: %1 in flight', label)}
-        title={trans.__('Data lake stagings in flight: open the panel')}
+        data-count={inFlight.length}
+        aria-label={trans.__('Data lake stagings in flight: %1', label)}
+        title={inFlight
+          .map((s, i) => `${s.did}: ${words[i]}`)
+          .concat(trans.__('Click to open the Stagings view'))
+          .join('\n')}
         onClick={this._onClick}
       >
         <datalakeIcon.react tag="span" />

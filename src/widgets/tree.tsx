@@ -5,7 +5,13 @@ import {
   fileIcon,
   folderIcon
 } from '@jupyterlab/ui-components';
-import React, { useEffect, useRef, useState } from 'react';
+import React, {
+  forwardRef,
+  useEffect,
+  useLayoutEffect,
+  useRef,
+  useState
+} from 'react';
 import { FixedSizeList } from 'react-window';
 import type { ListChildComponentProps } from 'react-window';
 
@@ -13,6 +19,7 @@ import { formatBytes } from '../format';
 import type { BrowseTree, TreeRow } from '../tree';
 import type { IDID } from '../tokens';
 import { DRAG_THRESHOLD } from '../notebook/drop';
+import { DidName } from './name';
 
 export const ROW_HEIGHT = 24;
 /** Height used until the container has been measured (and in tests without layout). */
@@ -41,8 +48,10 @@ export interface ITreeViewProps {
   tree: BrowseTree;
   trans: TranslationBundle;
   selectedDid: string | null;
-  /** Show a DID's details. */
+  /** Select a DID (the target of commands). */
   onSelect: (did: IDID) => void;
+  /** Open a DID's page (double click, Enter). */
+  onOpen: (did: IDID) => void;
   /** Start dragging a DID at the given mouse position. */
   onDrag: (did: IDID, clientX: number, clientY: number) => void;
   label: string;
@@ -57,6 +66,53 @@ interface IRowData {
   props: ITreeViewProps;
   active: number;
   setActive: (index: number) => void;
+  /** Whether the keyboard focus is in the tree (then the active row takes it). */
+  focused: React.MutableRefObject<boolean>;
+  /** Where focus goes when the focused row scrolls out of the DOM. */
+  tree: React.RefObject<HTMLDivElement>;
+}
+
+/** Item count as people read it: "100,000 files". */
+function countOf(trans: TranslationBundle, n: number): string {
+  return trans
+    ._n('%1 file', '%1 files', n)
+    .replace(String(n), n.toLocaleString());
+}
+
+/**
+ * Roving tabindex: the active row is the tree's one tab stop and takes the focus when the
+ * tree has it; a focused row that scrolls away hands the focus back to the tree.
+ */
+function useRovingRow(
+  data: IRowData,
+  index: number
+): {
+  ref: React.RefObject<HTMLDivElement>;
+  tabIndex: 0 | -1;
+} {
+  const ref = useRef<HTMLDivElement>(null);
+  const active = index === data.active;
+  useEffect(() => {
+    const node = ref.current;
+    if (
+      active &&
+      data.focused.current &&
+      node &&
+      document.activeElement !== node
+    ) {
+      node.focus({ preventScroll: true });
+    }
+  });
+  useLayoutEffect(() => {
+    const node = ref.current;
+    const tree = data.tree.current;
+    return () => {
+      if (node && tree && node.contains(document.activeElement)) {
+        tree.focus({ preventScroll: true });
+      }
+    };
+  }, []);
+  return { ref, tabIndex: active ? 0 : -1 };
 }
 
 function Row({
@@ -67,15 +123,22 @@ function Row({
   const { rows, props, active, setActive } = data;
   const { trans, tree } = props;
   const row = rows[index];
+  const roving = useRovingRow(data, index);
   const indent = { ...style, paddingLeft: 4 + row.depth * 16 };
   const activeClass = index === active ? ' jp-mod-active' : '';
+  const common = {
+    ref: roving.ref,
+    tabIndex: roving.tabIndex,
+    style: indent,
+    id: rowDomId(index),
+    role: 'treeitem',
+    'aria-level': row.depth + 1,
+    onFocus: () => setActive(index)
+  };
   if (row.kind === 'loading') {
     return (
       <div
-        style={indent}
-        id={rowDomId(index)}
-        role="treeitem"
-        aria-level={row.depth + 1}
+        {...common}
         className={`jp-datalake-row jp-datalake-row-loading${activeClass}`}
       >
         {trans.__('Loading…')}
@@ -83,26 +146,27 @@ function Row({
     );
   }
   if (row.kind === 'more') {
+    const loaded = row.list.items.length;
     return (
       <div
-        style={indent}
-        id={rowDomId(index)}
-        role="treeitem"
-        aria-level={row.depth + 1}
+        {...common}
         className={`jp-datalake-row jp-datalake-row-more${activeClass}`}
         onClick={() => void row.list.loadMore()}
       >
-        {trans.__('%1 loaded, more on scroll', row.list.items.length)}
+        {row.total !== null
+          ? trans.__(
+              '%1 of %2 loaded, more on scroll',
+              loaded.toLocaleString(),
+              countOf(trans, row.total)
+            )
+          : trans.__('%1 loaded, more on scroll', loaded.toLocaleString())}
       </div>
     );
   }
   if (row.kind === 'error') {
     return (
       <div
-        style={indent}
-        id={rowDomId(index)}
-        role="treeitem"
-        aria-level={row.depth + 1}
+        {...common}
         data-reason={row.error.reason}
         className={`jp-datalake-row jp-datalake-row-error${activeClass}`}
         title={row.error.message}
@@ -110,6 +174,7 @@ function Row({
         <span className="jp-datalake-row-name">{row.error.message}</span>
         <button
           type="button"
+          tabIndex={-1}
           className="jp-datalake-link"
           onClick={() => void row.list.loadMore()}
         >
@@ -125,7 +190,7 @@ function Row({
   const TypeIcon = did.type === 'FILE' ? fileIcon : folderIcon;
   return (
     <DidRow
-      {...{ row, index, style: indent, selected, activeClass, props }}
+      {...{ row, common, selected, activeClass, props }}
       onActivate={() => setActive(index)}
     >
       <span
@@ -140,14 +205,16 @@ function Row({
         {expandable && <Caret.react tag="span" />}
       </span>
       <TypeIcon.react tag="span" className="jp-datalake-row-icon" />
-      <span className="jp-datalake-row-name">
-        {row.depth === 0 ? did.did : did.name}
-      </span>
+      <DidName
+        text={row.depth === 0 ? did.did : did.name}
+        trans={trans}
+        className="jp-datalake-row-name"
+      />
       <span className="jp-datalake-row-size">
         {did.type === 'FILE'
           ? formatBytes(did.bytes)
-          : did.length !== null && did.length !== undefined
-            ? trans._n('%1 file', '%1 files', did.length)
+          : typeof did.length === 'number'
+            ? countOf(trans, did.length)
             : ''}
       </span>
     </DidRow>
@@ -155,19 +222,19 @@ function Row({
 }
 
 /**
- * A DID row: selection on click, drag into notebooks after a few pixels of movement.
+ * A DID row: selection on click, its page on double click, drag into notebooks after a
+ * few pixels of movement.
  */
 function DidRow(p: {
   row: Extract<TreeRow, { kind: 'did' }>;
-  index: number;
-  style: React.CSSProperties;
+  common: Record<string, unknown>;
   selected: boolean;
   activeClass: string;
   props: ITreeViewProps;
   onActivate: () => void;
   children: React.ReactNode;
 }): JSX.Element {
-  const { row, index, selected, props } = p;
+  const { row, selected, props } = p;
   const did = row.did;
   const pressed = useRef<{ x: number; y: number } | null>(null);
   const maybeDrag = (event: React.MouseEvent, force: boolean) => {
@@ -187,20 +254,18 @@ function DidRow(p: {
   };
   return (
     <div
-      style={p.style}
-      id={rowDomId(index)}
-      role="treeitem"
-      aria-level={row.depth + 1}
+      {...p.common}
       aria-expanded={did.type !== 'FILE' ? row.expanded : undefined}
       aria-selected={selected}
       data-did={did.did}
       data-type={did.type}
       title={did.did}
-      className={`jp-datalake-row${selected ? ' jp-mod-selected' : ''}${p.activeClass}`}
+      className={`jp-datalake-row jp-datalake-didItem${selected ? ' jp-mod-selected' : ''}${p.activeClass}`}
       onClick={() => {
         p.onActivate();
         props.onSelect(did);
       }}
+      onDoubleClick={() => props.onOpen(did)}
       onContextMenu={() => {
         p.onActivate();
         props.onSelect(did);
@@ -221,9 +286,34 @@ function DidRow(p: {
 }
 
 /**
+ * The scrolling element of the list: not a tab stop of its own (Chromium makes scrollers
+ * focusable), the rows are.
+ */
+const Scroller = forwardRef<HTMLDivElement, React.HTMLProps<HTMLDivElement>>(
+  (props, ref) => <div ref={ref} {...props} tabIndex={-1} />
+);
+
+/**
+ * Open the application's context menu for a row, as a right click on it would: for
+ * Shift+F10 and the context-menu key.
+ */
+function openRowMenu(row: HTMLElement): void {
+  const box = row.getBoundingClientRect();
+  row.dispatchEvent(
+    new MouseEvent('contextmenu', {
+      bubbles: true,
+      cancelable: true,
+      clientX: box.left + Math.min(box.width / 2, 40),
+      clientY: box.bottom
+    })
+  );
+}
+
+/**
  * A virtualized tree over the browse state: only visible rows are in the DOM, and the
  * next page of a list is fetched when its "more" row scrolls into view.
- * Keyboard: arrows move, Right/Left expand/collapse, Enter shows details.
+ * Keyboard: arrows move, Right/Left expand/collapse, Space selects, Enter opens the DID's
+ * page, Shift+F10 or the context-menu key opens the row's menu. One tab stop: the active row.
  */
 export function TreeView(props: ITreeViewProps): JSX.Element {
   const { tree, trans } = props;
@@ -231,6 +321,7 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
   const [active, setActive] = useState(0);
   const outer = useRef<HTMLDivElement>(null);
   const list = useRef<FixedSizeList>(null);
+  const focused = useRef(false);
   const height = useHeight(outer);
   const current = Math.min(active, Math.max(rows.length - 1, 0));
 
@@ -287,14 +378,32 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
           }
         }
         break;
-      case 'Enter':
       case ' ':
         if (row.kind === 'did') {
           props.onSelect(row.did);
+        }
+        break;
+      case 'Enter':
+        if (row.kind === 'did') {
+          props.onSelect(row.did);
+          props.onOpen(row.did);
         } else if (row.kind === 'more' || row.kind === 'error') {
           void row.list.loadMore();
         }
         break;
+      case 'F10':
+      case 'ContextMenu': {
+        const node = document.getElementById(rowDomId(current));
+        if ((event.key === 'F10' && !event.shiftKey) || !node) {
+          handled = false;
+          break;
+        }
+        if (row.kind === 'did') {
+          props.onSelect(row.did);
+        }
+        openRowMenu(node);
+        break;
+      }
       default:
         handled = false;
     }
@@ -304,16 +413,33 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
     }
   };
 
-  const data: IRowData = { rows, props, active: current, setActive };
+  const data: IRowData = {
+    rows,
+    props,
+    active: current,
+    setActive,
+    focused,
+    tree: outer
+  };
   return (
     <div
       ref={outer}
       className="jp-datalake-tree"
       role="tree"
       aria-label={props.label}
-      aria-activedescendant={rows.length > 0 ? rowDomId(current) : undefined}
-      tabIndex={0}
+      // A tab stop only while no row can take the focus.
+      tabIndex={rows.length === 0 ? 0 : -1}
       onKeyDown={onKeyDown}
+      onFocus={() => {
+        focused.current = true;
+      }}
+      onBlur={event => {
+        focused.current = outer.current?.contains(
+          event.relatedTarget as Node | null
+        )
+          ? true
+          : false;
+      }}
       data-row-count={rows.length}
     >
       {rows.length === 0 ? (
@@ -323,6 +449,7 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
       ) : (
         <FixedSizeList
           ref={list}
+          outerElementType={Scroller}
           height={height}
           width="100%"
           itemCount={rows.length}

@@ -1,14 +1,14 @@
 import { ReactWidget } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import type { DatalakeModel } from '../model';
+import type { IDatalakeModel } from '../tokens';
 
 /**
  * A React view of the model that re-renders whenever the model changes.
  */
 export abstract class ModelView extends ReactWidget {
   constructor(
-    protected readonly model: DatalakeModel,
+    protected readonly model: IDatalakeModel,
     protected readonly trans: TranslationBundle
   ) {
     super();

@@ -1,28 +1,18 @@
 /**
- * Scenario 1: open the panel, search, browse a container down to a dataset's files.
+ * Scenario 1: open the panel, search, browse a container down to a dataset's files; a scope
+ * lists its collections before its files; a dataset says how many files it has.
  */
-import {
-  expect,
-  openPanel,
-  panel,
-  row,
-  search,
-  shim,
-  shot,
-  siSize,
-  test
-} from './fixtures';
+import { expect, shim, shot, siSize, test } from './fixtures';
 
 test('the panel connects, finds demo:lofar* and browses down to file sizes', async ({
   page,
-  request
+  request,
+  lake
 }) => {
-  await openPanel(page);
-  await shot(panel(page), 'panel-connected.png');
+  await shot(lake.panel, 'panel-connected.png');
 
-  await search(page, 'demo:lofar*');
-  const tree = panel(page).getByRole('tree', { name: 'Search results' });
-  const container = row(page, 'demo:lofar-obs');
+  const tree = await lake.search('demo:lofar*');
+  const container = lake.row('demo:lofar-obs');
   await expect(container).toBeVisible();
   await expect(container).toHaveAttribute('data-type', 'CONTAINER');
   // Every top-level result matches the pattern.
@@ -74,5 +64,73 @@ test('the panel connects, finds demo:lofar* and browses down to file sizes', asy
       siSize(file.bytes)
     );
   }
-  await shot(panel(page), 'browse.png');
+  await shot(lake.panel, 'browse.png');
+});
+
+test('a scope lists its containers and datasets first, then its files, with counts', async ({
+  lake
+}) => {
+  const tree = await lake.search('demo');
+  const topLevel = tree.locator('.jp-datalake-row[aria-level="1"][data-did]');
+  await expect(lake.row('demo:big-100k')).toBeVisible();
+  // The first rows are collections: the containers and datasets of the scope, however many
+  // files the scope has (demo:big-100k alone has 100,000).
+  const types = await topLevel.evaluateAll(rows =>
+    rows.map(r => r.getAttribute('data-type'))
+  );
+  const collections = await (
+    await tree.page().request.get('/datalake/search', {
+      params: { did: 'demo:*', type: 'collection', limit: '1000' }
+    })
+  ).json();
+  const count = collections.items.length as number;
+  expect(count).toBeGreaterThanOrEqual(5);
+  expect(types.slice(0, count).every(t => t !== 'FILE')).toBeTruthy();
+  // The dataset's row says how many files it holds, as people write numbers.
+  await expect(
+    lake.row('demo:big-100k').locator('.jp-datalake-row-size')
+  ).toHaveText('100,000 files');
+  // Then the files, once the list is scrolled to them.
+  await tree.press('End');
+  await expect
+    .poll(
+      async () =>
+        (
+          await topLevel.evaluateAll(rows =>
+            rows.map(r => r.getAttribute('data-type'))
+          )
+        ).includes('FILE'),
+      { timeout: 20000 }
+    )
+    .toBe(true);
+});
+
+test('names are cut in the middle, keeping the end that tells them apart', async ({
+  lake
+}) => {
+  await lake.panel
+    .getByRole('combobox', { name: 'DID type' })
+    .selectOption('file');
+  const tree = await lake.search('demo:lofar-obs-sb00*');
+  const did = 'demo:lofar-obs-sb000.f0.h5';
+  const name = lake.row(did).locator('.jp-datalake-row-name');
+  await expect(name).toBeVisible();
+  // The whole name is in the tooltip and in the DOM (screen readers read it whole).
+  await expect(name).toHaveAttribute('title', did);
+  await expect(name).toHaveText(did);
+  // In the 250 px side panel the head gives way and the tail stays whole.
+  const tail = name.locator('.jp-datalake-name-tail');
+  await expect(tail).toHaveText('sb000.f0.h5');
+  const head = name.locator('.jp-datalake-name-head');
+  expect(
+    await head.evaluate(h => (h as HTMLElement).scrollWidth > h.clientWidth)
+  ).toBe(true);
+  expect(
+    await tail.evaluate(t => (t as HTMLElement).scrollWidth <= t.clientWidth)
+  ).toBe(true);
+  // Rows of the other files end differently, and each still shows its own end.
+  const tails = await tree
+    .locator('.jp-datalake-row[data-did] .jp-datalake-name-tail')
+    .allTextContents();
+  expect(new Set(tails).size).toBe(tails.length);
 });

@@ -1,34 +1,28 @@
 /**
  * Scenario 6: the stage form only offers the configured QoS classes; with Rucio down the
- * panel says so, and recovers when Rucio is back.
+ * panel and the DID page say so, and recover by themselves when Rucio is back.
  */
-import {
-  QOS_CLASSES,
-  SB001,
-  expect,
-  openPanel,
-  panel,
-  row,
-  search,
-  shim,
-  test
-} from './fixtures';
+import { QOS_CLASSES, SB001, expect, galata, shim, test } from './fixtures';
+
+// Polls every second, so that recovery shows within seconds.
+test.use({
+  mockSettings: {
+    ...galata.DEFAULT_SETTINGS,
+    'jupyterlab-datalake:plugin': { pollInterval: 1 }
+  }
+});
 
 test('the QoS choice is always one of the configured classes', async ({
-  page,
-  request
+  request,
+  lake
 }) => {
   const configured = (await shim(request).json('qos')).classes.map(
     (c: { name: string }) => c.name
   );
   expect(configured).toEqual(QOS_CLASSES);
 
-  await openPanel(page);
-  await search(page, SB001);
-  await row(page, SB001).click();
-  const form = panel(page).locator(
-    `form.jp-datalake-stage[data-did="${SB001}"]`
-  );
+  const page = await lake.open(SB001);
+  const form = page.locator(`form.jp-datalake-stage[data-did="${SB001}"]`);
   const select = form.getByRole('combobox', { name: 'QoS class' });
   const options = await select
     .locator('option')
@@ -50,31 +44,42 @@ test('the QoS choice is always one of the configured classes', async ({
   await expect(stage).toBeEnabled();
 });
 
-test('with Rucio down the panel says so and recovers', async ({
-  page,
-  rucio
+test('with Rucio down the panel and the DID page say so, and recover by themselves', async ({
+  rucio,
+  lake
 }) => {
   test.setTimeout(180000);
-  await openPanel(page);
+  const page = await lake.open(SB001);
+  await expect(page.locator('.jp-datalake-near-hub')).toBeVisible();
   try {
     await rucio.close();
-    await search(page, 'demo:lofar*');
-    const alert = panel(page).getByRole('alert').first();
+    await lake.search('demo:lofar*');
+    const alert = lake.panel.getByRole('alert').first();
     await expect(alert).toBeVisible({ timeout: 90000 });
     await expect(alert).toContainText(/Rucio/);
     await expect(alert.locator('.jp-datalake-error-reason')).toHaveText(
       /^Reason: RUCIO_\w+ \(HTTP 50\d\)$/
     );
-    await expect(row(page, 'demo:lofar-obs')).toHaveCount(0);
+    await expect(lake.row('demo:lofar-obs')).toHaveCount(0);
+    // The DID page read during the outage shows the error in place of what it cannot know.
+    await page.getByRole('button', { name: `Reload ${SB001}` }).click();
+    await expect(page.getByRole('alert').first()).toBeVisible({
+      timeout: 90000
+    });
+    await expect(page.locator('.jp-datalake-near-hub')).toHaveCount(0);
   } finally {
     await rucio.open();
   }
-  await search(page, 'demo:lofar*');
-  await expect(row(page, 'demo:lofar-obs')).toBeVisible({ timeout: 60000 });
+  // Nobody clicks anything: the next stagings poll finds Rucio back and the page reads again.
+  await expect(page.getByRole('alert')).toHaveCount(0, { timeout: 60000 });
+  await expect(page.locator('.jp-datalake-near-hub')).toBeVisible();
+
+  await lake.search('demo:lofar*');
+  await expect(lake.row('demo:lofar-obs')).toBeVisible({ timeout: 60000 });
   await expect(
-    panel(page).locator('.jp-datalake-find').getByRole('alert')
+    lake.panel.locator('.jp-datalake-find').getByRole('alert')
   ).toHaveCount(0);
-  await expect(panel(page).locator('.jp-datalake-identity')).toHaveText(
+  await expect(lake.panel.locator('.jp-datalake-identity')).toHaveText(
     'alice @ testbed'
   );
 });

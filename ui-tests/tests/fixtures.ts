@@ -83,14 +83,62 @@ export class RucioForwarder {
  */
 const KERNEL_ACTION = /\/api\/kernels\/[^/?#]+\/(restart|interrupt)(\?|$)/;
 
-export const test = base.extend<
-  Record<string, never>,
-  { rucio: RucioForwarder }
->({
+/**
+ * The first steps every scenario repeats, as a fixture: the panel is open and connected
+ * as alice before the test body runs.
+ */
+export interface ILake {
+  /** The side panel. */
+  panel: Locator;
+  /** A DID row of the browse tree. */
+  row(did: string): Locator;
+  /** Search the panel for a pattern and wait for the tree. */
+  search(pattern: string): Promise<Locator>;
+  /** Search a DID and open its page (double click): the page's body. */
+  open(did: string): Promise<Locator>;
+  /** The body of a DID's page in the main area. */
+  didPage(did: string): Locator;
+  /** Open the Stagings view (from the panel's stagings section): its body. */
+  openStagings(): Promise<Locator>;
+}
+
+export const test = base.extend<{ lake: ILake }, { rucio: RucioForwarder }>({
   page: async ({ page }, use) => {
     // Registered after galata's routes, so it is consulted first.
     await page.route(KERNEL_ACTION, route => route.continue());
     await use(page);
+  },
+  lake: async ({ page }, use) => {
+    await openPanel(page);
+    const root = panel(page);
+    const lake: ILake = {
+      panel: root,
+      row: did => row(page, did),
+      search: async pattern => {
+        await search(page, pattern);
+        const tree = root.getByRole('tree', { name: 'Search results' });
+        await expect(tree).toBeVisible();
+        return tree;
+      },
+      open: async did => {
+        await search(page, did);
+        await row(page, did).dblclick();
+        const body = didPage(page, did);
+        await expect(body).toBeVisible();
+        return body;
+      },
+      didPage: did => didPage(page, did),
+      openStagings: async () => {
+        // The button is in the header of the panel's "My stagings" section.
+        await root
+          .getByRole('button', { name: 'Open the Stagings view' })
+          .click();
+        const body = page.locator('.jp-datalake-stagingsview-body');
+        await expect(body).toBeVisible();
+        return body;
+      }
+    };
+    await use(lake);
   },
   rucio: [
     // eslint-disable-next-line no-empty-pattern
@@ -125,6 +173,13 @@ export function panel(page: Page): Locator {
 /** A DID row of the browse tree. */
 export function row(page: Page, did: string): Locator {
   return panel(page).locator(`.jp-datalake-row[data-did="${did}"]`);
+}
+
+/** The body of a DID's page in the main area. */
+export function didPage(page: Page, did: string): Locator {
+  return page.locator(
+    `#jp-main-dock-panel .jp-datalake-didpage-body[data-did="${did}"]`
+  );
 }
 
 /** Open the panel and wait until it is connected as alice. */

@@ -48,7 +48,7 @@ async def test_another_instances_staging_is_not_yours_to_manage(two, fake_rucio,
     with pytest.raises(DatalakeError) as info:
         await getattr(two, verb)(*args, instance="stub")
     assert info.value.status == 404 and info.value.reason == "NOT_A_STAGING"
-    assert "on instance 'stub'" in info.value.message
+    assert "a staging of instance 'stub-x509', not of 'stub'" in info.value.message
     assert fake_rucio.rules[staged["id"]] == before  # untouched
 
 

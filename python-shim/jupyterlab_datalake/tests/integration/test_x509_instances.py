@@ -159,7 +159,7 @@ async def test_stagings_of_one_instance_never_show_under_the_other(lake, section
         assert staging["id"] not in ids(await lake.list_stagings(instance="testbed"))
         with pytest.raises(DatalakeError) as info:
             await lake.get_staging(staging["id"], instance="testbed")
-        assert info.value.reason == "NOT_A_STAGING"
+        assert info.value.reason == "NOT_A_STAGING" and "'testbed-x509'" in info.value.message
         # A restarted server (nothing in memory) tells them apart from Rucio alone.
         restarted = DatalakeService.from_settings(section)
         try:

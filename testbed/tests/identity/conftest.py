@@ -20,7 +20,7 @@ import pytest
 
 from harness import HubProcess
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 # The hub tests run with the issuer's tokens this short (seconds), so that the hub renews them,
 # and the shim asks for new ones, many times within the tests.
 HUB_TOKEN_LIFETIME = 60
