@@ -1,8 +1,9 @@
 /**
  * Through JupyterHub, in Chromium: alice logs in with the hub's form, her server is spawned,
  * the panel is connected as "alice @ testbed" with the OIDC token the hub keeps (no form to
- * fill), she stages a dataset, drags it into a notebook, runs the cell and reads the files at
- * the paths it bound. Then bob logs in: his stagings are his, none of alice's is among them.
+ * fill), she stages a dataset from its page, sees it ready in the Stagings view, drags it into
+ * a notebook, runs the cell and reads the files at the paths it bound. Then bob logs in: his
+ * Stagings view shows his own, none of alice's among them.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -105,6 +106,18 @@ async function search(page: Page, pattern: string): Promise<void> {
   await input.press('Enter');
 }
 
+/** The Stagings view's body in the main area. */
+const STAGINGS_VIEW = '#jp-main-dock-panel .jp-datalake-stagingsview-body';
+
+/** Open the Stagings view from the panel's "My stagings" section. */
+async function openStagings(page: Page): Promise<void> {
+  await page
+    .locator(`#${PANEL_ID}`)
+    .getByRole('button', { name: 'Open the Stagings view' })
+    .click();
+  await expect(page.locator(STAGINGS_VIEW)).toBeVisible();
+}
+
 /** Run a notebook cell with Shift+Enter. */
 async function runCell(page: Page, index: number): Promise<void> {
   const cell = page.locator('.jp-NotebookPanel .jp-Cell').nth(index);
@@ -188,9 +201,13 @@ test('alice: log in, spawn, the panel is hers, stage, drag into a notebook, read
   );
   await expect(row).toBeVisible();
 
-  // Stage it near the hub from its stage form.
-  await row.click();
-  const form = page.locator(`form.jp-datalake-stage[data-did="${SB002}"]`);
+  // Open its page (double click) and stage it near the hub from the stage form there.
+  await row.dblclick();
+  const didPage = page.locator(
+    `#jp-main-dock-panel .jp-datalake-didpage-body[data-did="${SB002}"]`
+  );
+  await expect(didPage).toBeVisible();
+  const form = didPage.locator(`form.jp-datalake-stage[data-did="${SB002}"]`);
   await form.getByRole('combobox', { name: 'QoS class' }).selectOption('FAST');
   await form.getByRole('textbox', { name: 'Lifetime' }).fill('1d');
   const posted = page.waitForResponse(
@@ -202,14 +219,21 @@ test('alice: log in, spawn, the panel is hers, stage, drag into a notebook, read
   const response = await posted;
   expect([200, 201]).toContain(response.status());
   aliceStaging = (await response.json()).stagings[0].id as string;
+
+  // The Stagings view shows it arriving, until it is ready.
+  await openStagings(page);
   const staging = page.locator(
-    `#${PANEL_ID} li.jp-datalake-staging[data-staging-id="${aliceStaging}"]`
+    `${STAGINGS_VIEW} li.jp-datalake-staging[data-staging-id="${aliceStaging}"]`
   );
   await expect(staging).toHaveAttribute('data-did', SB002);
   await expect(staging).toHaveAttribute('data-state', 'OK', {
     timeout: 120000
   });
 
+  // Back to the notebook.
+  await page
+    .locator('#jp-main-dock-panel .lm-TabBar-tab', { hasText: NOTEBOOK })
+    .click();
   // Drag it into the notebook: a cell binding its local paths.
   const cells = page.locator('.jp-NotebookPanel .jp-Cell');
   await row.dragTo(cells.first());
@@ -268,11 +292,12 @@ test('bob: his own stagings, none of alice’s', async ({ browser }) => {
     })
   ).stagings[0];
   try {
-    // The panel polls the shim, whose list the new staging joined.
-    const list = page.locator(`#${PANEL_ID} li.jp-datalake-staging`);
+    // The Stagings view follows the shim's list, which the new staging joined.
+    await openStagings(page);
+    const list = page.locator(`${STAGINGS_VIEW} li.jp-datalake-staging`);
     await expect(
       page.locator(
-        `#${PANEL_ID} li.jp-datalake-staging[data-staging-id="${own.id}"]`
+        `${STAGINGS_VIEW} li.jp-datalake-staging[data-staging-id="${own.id}"]`
       )
     ).toBeVisible({ timeout: 30000 });
     const shown = await list.evaluateAll(items =>

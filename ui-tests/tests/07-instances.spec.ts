@@ -54,12 +54,12 @@ test.afterEach(async ({ request }) => {
 
 test('switch to testbed-x509: its own stagings, its DIDs dropped and attached with their instance', async ({
   page,
-  request
+  request,
+  lake
 }) => {
   test.setTimeout(180000);
   await releaseAll(request);
   await page.notebook.createNew('instances.ipynb');
-  await openPanel(page); // alice @ testbed
 
   const selector = panel(page).getByRole('combobox', {
     name: 'Rucio instance'
@@ -70,10 +70,9 @@ test('switch to testbed-x509: its own stagings, its DIDs dropped and attached wi
   await expect(identity).toHaveText(`alice @ ${X509}`);
   await expect(identity).toHaveAttribute('data-auth-type', 'x509_proxy');
 
-  // Stage a dataset in testbed-x509, from its stage form.
-  await search(page, SB000);
-  await row(page, SB000).click();
-  const form = page.locator(`form.jp-datalake-stage[data-did="${SB000}"]`);
+  // Stage a dataset in testbed-x509, from the stage form on its page.
+  const didPage = await lake.open(SB000);
+  const form = didPage.locator(`form.jp-datalake-stage[data-did="${SB000}"]`);
   await form
     .getByRole('combobox', { name: 'QoS class' })
     .selectOption('CHEAP-ANALYSIS');
@@ -85,26 +84,39 @@ test('switch to testbed-x509: its own stagings, its DIDs dropped and attached wi
   );
   await form.getByRole('button', { name: 'Stage near the hub' }).click();
   const id = (await (await posted).json()).stagings[0].id as string;
-  const staging = panel(page).locator(
+  const view = await lake.openStagings();
+  const staging = view.locator(
     `li.jp-datalake-staging[data-staging-id="${id}"]`
   );
   await expect(staging).toHaveAttribute('data-state', 'OK', { timeout: 90000 });
 
-  // Under testbed it is not there, in the panel nor in the shim's list; back under X.509 it is.
+  // Under testbed it is not there, in the Stagings view nor in the shim's list; back under
+  // X.509 it is.
   await selector.selectOption('testbed');
   await expect(identity).toHaveText('alice @ testbed');
-  await expect(
-    panel(page).locator('.jp-datalake-stagings-section')
-  ).toBeVisible();
+  const underTestbed = (await stagingsOf(request, 'testbed')).map(s => s.id);
+  expect(underTestbed).not.toContain(id);
+  // The view shows testbed's list (not a blank left by the switch), without this staging.
+  await expect
+    .poll(async () =>
+      (
+        await view
+          .locator('li.jp-datalake-staging')
+          .evaluateAll(items => items.map(i => i.dataset.stagingId))
+      ).sort()
+    )
+    .toEqual([...underTestbed].sort());
   await expect(staging).toHaveCount(0);
-  expect((await stagingsOf(request, 'testbed')).map(s => s.id)).not.toContain(
-    id
-  );
   await selector.selectOption(X509);
   await expect(identity).toHaveText(`alice @ ${X509}`);
   await expect(staging).toBeVisible();
 
   // Dropped into the notebook: the cell names the instance, and the kernel reads the paths.
+  await page
+    .locator('#jp-main-dock-panel .lm-TabBar-tab', {
+      hasText: 'instances.ipynb'
+    })
+    .click();
   await search(page, SB000);
   const cells = page.locator('.jp-NotebookPanel .jp-Notebook .jp-Cell');
   await row(page, SB000).dragTo(cells.first());
@@ -127,8 +139,14 @@ test('switch to testbed-x509: its own stagings, its DIDs dropped and attached wi
   );
 
   // Attached to the notebook: recorded with its instance, bound in the kernel from it.
-  await row(page, SB000).click();
-  await page.getByRole('button', { name: 'Attach to notebook' }).click();
+  // The notebook stays the one to attach to while the DID page is in front.
+  await lake.open(SB000);
+  await didPage.getByRole('button', { name: 'Attach to notebook' }).click();
+  await page
+    .locator('#jp-main-dock-panel .lm-TabBar-tab', {
+      hasText: 'instances.ipynb'
+    })
+    .click();
   const label = page.locator(
     '.jp-NotebookPanel .jp-datalake-attachments-label'
   );
