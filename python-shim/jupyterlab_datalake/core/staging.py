@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import time
 from typing import Any
@@ -18,6 +19,7 @@ from ..errors import DatalakeError
 from .auth import iso, parse_rucio_date
 from .config import MIN_LIFETIME, InstanceConfig, QosClass
 from .did import DID, parse_did
+from .events import DEFAULT_RECONCILE
 from .rucio import RucioClient
 from .watcher import RuleWatcher
 
@@ -29,6 +31,8 @@ RELEASED = TAG + "-released"
 RULE_ID_PATTERN = "[0-9a-fA-F]{32}"
 SOURCE_QOS_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 COMMENT_MAX = 255
+# The longest a wait for a change is held open (below proxies' and the kernel's read timeouts).
+MAX_WAIT = 25.0
 
 
 def resolve_qos(instance: InstanceConfig, qos: str | None) -> QosClass:
@@ -128,6 +132,54 @@ def staging_from_rule(
     }
 
 
+def _rule_id_list(rule_ids: object) -> list[object]:
+    """A list, a JSON list (the kernel's query string) or comma-separated ids; 1 to 100."""
+    if isinstance(rule_ids, str):
+        text = rule_ids.strip()
+        if text.startswith("["):
+            try:
+                rule_ids = json.loads(text)
+            except ValueError:
+                rule_ids = None
+        else:
+            rule_ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(rule_ids, list) or not 1 <= len(rule_ids) <= 100:
+        raise DatalakeError(
+            400,
+            "Give 'rule_ids' as 1 to 100 rule ids (a list, or separated by commas).",
+            "BAD_RULE_ID",
+        )
+    return rule_ids
+
+
+def _wait_seconds(timeout: object) -> float:
+    if timeout in (None, ""):
+        return MAX_WAIT
+    try:
+        seconds = float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if isinstance(timeout, bool) or not 0 <= seconds <= MAX_WAIT:
+        raise DatalakeError(
+            400, f"timeout must be a number of seconds from 0 to {MAX_WAIT:.0f}.", "BAD_TIMEOUT"
+        )
+    return seconds
+
+
+def _cursor(after: object) -> int | None:
+    if after in (None, ""):
+        return None
+    try:
+        cursor = int(after)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        cursor = -1
+    if isinstance(after, bool) or cursor < 0:
+        raise DatalakeError(
+            400, "after must be the cursor of a previous answer (a whole number).", "BAD_CURSOR"
+        )
+    return cursor
+
+
 class StagingManager:
     """Create, list, watch, extend and release the stagings of one instance."""
 
@@ -142,7 +194,11 @@ class StagingManager:
         self.instance = instance
         self.client = client
         self.list_ttl = list_ttl
-        self.watcher = watcher or RuleWatcher(self.fetch)
+        events = instance.events
+        self.watcher = watcher or RuleWatcher(
+            self.fetch,
+            reconcile_interval=events.reconcile_interval if events else DEFAULT_RECONCILE,
+        )
         self._sizes: dict[str, tuple[int | None, int | None]] = {}
         self._account: str | None = None
         self._list_ids: list[str] | None = None
@@ -210,12 +266,11 @@ class StagingManager:
         return self.watcher.put(rule_id, await self._staging(await self._own_rule(rule_id)))
 
     async def list(self, *, refresh: bool = False) -> list[dict[str, Any]]:
+        # With broker events the cached stagings are kept current by them: listing again is
+        # only the slow reconcile (and how stagings made elsewhere show up).
+        ttl = self.watcher.reconcile_interval if self.watcher.events_live else self.list_ttl
         async with self._list_lock:
-            if (
-                refresh
-                or self._list_ids is None
-                or time.monotonic() - self._listed_at > self.list_ttl
-            ):
+            if refresh or self._list_ids is None or time.monotonic() - self._listed_at > ttl:
                 account = await self.account()
                 ids: list[str] = []
                 lines = self.client.rules(account)
@@ -256,6 +311,8 @@ class StagingManager:
             "grouping": "DATASET",
             "lifetime": lifetime,
             "comment": comment,
+            # hermes then sends rule_progress (10 % steps) and rule_ok for it (core/events.py).
+            "notify": "P",
         }
         if source_qos not in (None, ""):
             if not isinstance(source_qos, str) or not SOURCE_QOS_RE.fullmatch(source_qos):
@@ -276,6 +333,21 @@ class StagingManager:
                 )
             body["delay_injection"] = start_in
         return body
+
+    async def wait_change(
+        self, rule_ids: object, after: object = None, timeout: object = None
+    ) -> dict[str, Any]:
+        """These stagings once one of them changed after cursor ``after``, or after ``timeout``
+        seconds (at most ``MAX_WAIT``): ``{"stagings": [...], "cursor": N}``. Without ``after``
+        they are answered at once; pass the answer's cursor to the next call. Answered from the
+        cache, which broker events or the watch loops keep current: it costs Rucio nothing."""
+        ids = [parse_rule_id(r) for r in _rule_id_list(rule_ids)]
+        seconds = _wait_seconds(timeout)
+        cursor = _cursor(after)
+        stagings = [await self.get(rule_id) for rule_id in ids]
+        if cursor is not None and await self.watcher.wait_change(ids, cursor, seconds):
+            stagings = [await self.get(rule_id) for rule_id in ids]
+        return {"stagings": stagings, "cursor": self.watcher.seq}
 
     async def _existing(self, did: DID, account: str, expression: str) -> dict[str, Any] | None:
         lines = self.client.did_rules(did)
