@@ -18,6 +18,8 @@ from .lifetime import format_duration, parse_duration
 
 # Rule states that end a wait with an error (Rucio will not finish them without someone acting).
 FAILED_STATES = ("STUCK", "SUSPENDED")
+# Seconds one look may wait for a change in the shim (its limit is 25 s).
+LONG_POLL = 20.0
 _STATE_ORDER = ("SUSPENDED", "STUCK", "WAITING_APPROVAL", "INJECT", "REPLICATING", "OK")
 
 
@@ -125,13 +127,10 @@ class Staging(TableResult):
         channel: Channel,
         rules: list[dict[str, Any]],
         instance: str | None = None,
-        poll_interval: tuple[float, float] = (1.0, 10.0),
     ) -> None:
         self._channel = channel
         self.rules = rules
         self.instance = instance
-        #: first and longest pause (seconds) between two looks while waiting
-        self.poll_interval = poll_interval
         self._sizes: dict[str, int] = {}
 
     @property
@@ -186,12 +185,14 @@ class Staging(TableResult):
     def wait(self, timeout: float | None = None, show: bool = True) -> Staging:
         """Block until every file is near the hub, showing progress; return ``self``.
 
+        The shim answers as soon as a rule changes (a broker event, or its own poll): no look
+        here costs Rucio anything, and the wait ends the moment the data is there.
         Raises ``DatalakeError`` if a rule gets stuck or ``timeout`` seconds pass first.
         Interrupting (Ctrl-C, kernel interrupt) stops waiting, not the staging.
         """
         view = ProgressView() if show else None
         deadline = None if timeout is None else time.monotonic() + timeout
-        delay, max_delay = self.poll_interval
+        cursor: int | None = None
         progress = self.progress(refresh=False)
         try:
             while True:
@@ -201,16 +202,23 @@ class Staging(TableResult):
                     return self
                 if progress.state in FAILED_STATES:
                     self._fail_stuck()
-                if deadline is not None and time.monotonic() + delay > deadline:
+                left = LONG_POLL if deadline is None else deadline - time.monotonic()
+                if left <= 0:
                     raise DatalakeError(
                         408,
                         f"Still staging after {format_duration(timeout or 0)}: {progress}. It goes "
                         f"on in the data lake; run %datalake wait {' '.join(self.dids)} again.",
                         "WAIT_TIMEOUT",
                     )
-                time.sleep(delay)
-                delay = min(max_delay, delay * 1.5)
-                progress = self.progress()
+                answer = self._channel.call(
+                    "wait_stagings",
+                    self.rule_ids,
+                    after=cursor,
+                    timeout=min(LONG_POLL, left),
+                    instance=self.instance,
+                )
+                self.rules, cursor = answer["stagings"], answer["cursor"]
+                progress = self.progress(refresh=False)
         finally:
             if view:
                 view.close()
