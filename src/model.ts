@@ -430,9 +430,9 @@ export class DatalakeModel implements IDatalakeModel {
     const current = new Map(this._stagings.map(s => [s.id, s]));
     const listed = new Set(answer.value.map(s => s.id));
     this._applyStagings([
-      ...answer.value.flatMap(s =>
-        pushedSince(s.id) ? [current.get(s.id)].filter(isStaging) : [s]
-      ),
+      ...answer.value
+        .map(s => (pushedSince(s.id) ? current.get(s.id) : s))
+        .filter(isStaging),
       ...[...current.values()].filter(
         s => pushedSince(s.id) && !listed.has(s.id)
       )
