@@ -49,7 +49,9 @@ PAUSE = TESTBED / "run" / "daemons.pause"
 START, END = "<!-- events:start -->", "<!-- events:end -->"
 HELD_BACK = 40.0
 RAMP = 60.0  # the polling watcher's backoff reaches its 60 s ceiling
-STEADY = 120.0
+# Rucio finishes mid-way between two of the poller's 60 s looks (a hold of 180 s would end just
+# as the 2 + 4 + ... + 60 + 60 s schedule looks again, flattering polling).
+STEADY = 150.0
 TABS = 3
 WATCHED = 5
 TAB_POLL = 5.0

@@ -278,10 +278,9 @@ class StagingManager:
                     async for rule in lines:
                         if tagged_qos(rule.get("comments", rule.get("comment"))) is None:
                             continue
-                        if self.watcher.is_polling(rule["id"]):
-                            self.watcher.get(rule["id"])
-                        else:
-                            self.watcher.put(rule["id"], await self._staging(rule))
+                        # As fresh as a GET of the rule: a watch loop's next look waits again,
+                        # so one listing stands for all its stagings' polls.
+                        self.watcher.put(rule["id"], await self._staging(rule))
                         ids.append(rule["id"])
                 for gone in set(self._list_ids or ()) - set(ids):
                     self.watcher.forget(gone)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 import socket
 from typing import Any
@@ -48,6 +49,11 @@ class DatalakeApp(ExtensionApp):
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
+        # The shim's own messages (the broker connection, token renewals) go to the server's log.
+        package_log = logging.getLogger("jupyterlab_datalake")
+        package_log.handlers = list(self.log.handlers)
+        package_log.setLevel(self.log.level)
+        package_log.propagate = False
         try:
             config = resolve_config(
                 list(self.instances), self.default_instance, self.request_timeout
