@@ -85,6 +85,13 @@ if [ ! -f "$server_cfg" ]; then
   mkdir -p "$(dirname "$server_cfg")"
   cp python-shim/jupyter-config/server-config/jupyterlab_datalake.json "$server_cfg"
 fi
+# What the wheel puts in <prefix>/etc/ipython (an editable install does not): every kernel of the
+# environment loads the magics.
+kernel_cfg=.venv/etc/ipython/ipython_kernel_config.py
+if ! cmp -s python-shim/jupyter-config/ipython-config/ipython_kernel_config.py "$kernel_cfg"; then
+  mkdir -p "$(dirname "$kernel_cfg")"
+  cp python-shim/jupyter-config/ipython-config/ipython_kernel_config.py "$kernel_cfg"
+fi
 
 if [ "$WITH_UI" != 0 ]; then
   h=$(hash_of ui-tests/package.json ui-tests/package-lock.json)

@@ -19,6 +19,19 @@ import type {
 } from './tokens';
 
 /**
+ * Rucio did not answer the shim's refresh of the stagings in time: the shim's last list
+ * comes with the error, whose sentence says how old the list is.
+ */
+export class StaleStagingsError extends DatalakeRequestError {
+  constructor(
+    error: { message: string; reason: string; status: number },
+    readonly stagings: IStaging[]
+  ) {
+    super(error.status, error.reason, error.message);
+  }
+}
+
+/**
  * The route of one staging. A rule id is 32 hexadecimal digits: anything else is refused
  * before it reaches a URL.
  */
@@ -107,12 +120,16 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
           query: { instance }
         })
       ).classes,
-    stagings: async instance =>
-      (
-        await requestAPI<{ stagings: IStaging[] }>('stagings', settings, {
-          query: { instance }
-        })
-      ).stagings,
+    stagings: async instance => {
+      const answer = await requestAPI<{
+        stagings: IStaging[];
+        error?: { message: string; reason: string; status: number } | null;
+      }>('stagings', settings, { query: { instance } });
+      if (answer.error) {
+        throw new StaleStagingsError(answer.error, answer.stagings);
+      }
+      return answer.stagings;
+    },
     stage: async (request: IStageRequest, instance) =>
       (
         await requestAPI<{ stagings: IStaging[] }>('stagings', settings, {

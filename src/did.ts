@@ -10,6 +10,31 @@ const SCOPE_RE = /^[a-zA-Z_\-.0-9]+$/;
 const NAME_RE = /^[/A-Za-z0-9][/A-Za-z0-9.\-_]*$/;
 // Search patterns may also use Rucio's wildcards.
 const PATTERN_RE = /^[/A-Za-z0-9*%][/A-Za-z0-9.\-_*%]*$/;
+// Rucio's REST server decodes %2F: a name ending in one of its DID sub-resources
+// (`dids/s/x/meta` is the metadata of s:x) would reach another endpoint, so it is refused.
+const RUCIO_SUBRESOURCES = new Set([
+  'status',
+  'meta',
+  'dids',
+  'files',
+  'rules',
+  'parents',
+  'associated_rules',
+  'follow',
+  'guid',
+  'sample'
+]);
+const RUCIO_SUBRESOURCE_PAIRS = new Set(['dids/search', 'dids/history']);
+
+function routedElsewhere(name: string): boolean {
+  const segments = name.split('/');
+  const last = segments[segments.length - 1];
+  return (
+    RUCIO_SUBRESOURCES.has(last) ||
+    segments[segments.length - 2] === 'meta' ||
+    RUCIO_SUBRESOURCE_PAIRS.has(segments.slice(-2).join('/'))
+  );
+}
 
 export interface IParsedDID {
   scope: string;
@@ -38,7 +63,8 @@ function parse(text: string, nameRe: RegExp): IParsedDID | null {
  * Parse a DID; `null` when it is not a valid `scope:name` (blanks around it are ignored).
  */
 export function parseDID(text: string): IParsedDID | null {
-  return parse(text, NAME_RE);
+  const did = parse(text, NAME_RE);
+  return did && !routedElsewhere(did.name) ? did : null;
 }
 
 export function isValidDID(text: string): boolean {

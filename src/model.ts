@@ -2,6 +2,7 @@ import { Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
+import { StaleStagingsError } from './api';
 import { DidDetails } from './details';
 import { secondsUntil } from './format';
 import { inSequence, PagedList } from './paging';
@@ -416,6 +417,9 @@ export class DatalakeModel implements IDatalakeModel {
       return; // a late answer for the instance the user left
     }
     if ('error' in answer) {
+      if (answer.error instanceof StaleStagingsError) {
+        this._applyStagings(answer.error.stagings); // the last list, shown with the error
+      }
       this._stagingsError = toDatalakeError(answer.error);
       this._emit();
       throw answer.error;

@@ -86,6 +86,10 @@ export interface IStaging {
   expires_at: string | null;
   created_at: string | null;
   error: string | null;
+  /** A rule of this account made with the Rucio client or WebUI: shown, not changed here. */
+  outside: boolean;
+  /** When Rucio last saw a file arrive, if that is long ago (ISO 8601); else null. */
+  stalled_since: string | null;
   webui_url: string | null;
   /** Bytes near the hub so far, when the shim reports them (the views then show bytes). */
   bytes_ok?: number | null;

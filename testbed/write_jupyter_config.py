@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import broker
+import oidc_config
 
 HUB_RSES = ("HUB-FAST", "HUB-CHEAP")
 QOS_CLASSES: dict[str, dict[str, str]] = {
@@ -72,8 +73,8 @@ def main() -> None:
         "DATALAKE_CONFIG": str(config),
         # Identity services (identity.sh exports their ports): the OIDC issuer, the X.509
         # endpoint, the CA both are signed by, alice's RFC 3820 proxy.
-        "TESTBED_OIDC_URL": f"https://127.0.0.1:{os.environ['TESTBED_OIDC_PORT']}",
-        "TESTBED_X509_URL": f"https://127.0.0.1:{os.environ['TESTBED_X509_PORT']}",
+        "TESTBED_OIDC_URL": f"https://127.0.0.1:{oidc_config.oidc_port()}",
+        "TESTBED_X509_URL": f"https://127.0.0.1:{os.environ.get('TESTBED_X509_PORT', '8481')}",
         "TESTBED_CA_CERT": str(tb / "pki" / "ca.pem"),
         "TESTBED_X509_PROXY": str(tb / "x509" / "alice-proxy.pem"),
     }

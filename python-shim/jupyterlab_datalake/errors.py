@@ -32,3 +32,13 @@ class DatalakeError(Exception):
 
 class ConfigError(ValueError):
     """The extension configuration is invalid; the message names the key to fix."""
+
+
+SHOWN_MAX = 60
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut to a length a sentence can carry: a caller's 10 MB string is never
+    sent back in an error message."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_MAX else text[: SHOWN_MAX - 1] + "…"

@@ -34,6 +34,8 @@ export function staging(patch: Partial<IStaging> = {}): IStaging {
     expires_at: new Date(Date.now() + 86400_000).toISOString(),
     created_at: new Date().toISOString(),
     error: null,
+    outside: false,
+    stalled_since: null,
     webui_url: null,
     ...patch
   };

@@ -1,3 +1,4 @@
+import { StaleStagingsError } from '../api';
 import { DatalakeModel } from '../model';
 import type { IStaging, IStagingEvent } from '../tokens';
 import { authError, did, fakeAPI, flush, pagesOf, staging } from './fakes';
@@ -260,6 +261,30 @@ describe('DatalakeModel stagings', () => {
     expect(model.actionError?.reason).toBe('CannotAuthenticate');
     await expect(model.refreshStagings()).rejects.toBe(authError);
     expect(model.stagingsError?.status).toBe(502);
+    model.dispose();
+  });
+
+  it('shows the last list the shim has, with how old it is, when Rucio does not answer', async () => {
+    const late = new StaleStagingsError(
+      {
+        message:
+          'Rucio has not answered for 2 s. This is the list as Rucio gave it at 10:00:00 UTC.',
+        reason: 'RUCIO_TIMEOUT',
+        status: 504
+      },
+      [staging({ id: 'r9', did: 'demo:kept' })]
+    );
+    const model = new DatalakeModel(
+      fakeAPI({ stagings: jest.fn().mockRejectedValue(late) })
+    );
+    await expect(model.refreshStagings()).rejects.toBe(late);
+    expect(model.stagings.map(s => s.did)).toEqual(['demo:kept']);
+    expect(model.stagingsError).toEqual({
+      status: 504,
+      reason: 'RUCIO_TIMEOUT',
+      message:
+        'Rucio has not answered for 2 s. This is the list as Rucio gave it at 10:00:00 UTC.'
+    });
     model.dispose();
   });
 

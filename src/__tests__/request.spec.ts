@@ -1,6 +1,6 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { createAPI, encodeFilters } from '../api';
+import { createAPI, encodeFilters, StaleStagingsError } from '../api';
 import { DatalakeRequestError, requestAPI, toDatalakeError } from '../request';
 
 type FetchCall = { url: string; method: string; body: string };
@@ -143,6 +143,33 @@ describe('requestAPI', () => {
 });
 
 describe('api', () => {
+  it('rejects a late list of stagings with the list and the sentence of its age', async () => {
+    const late = {
+      message:
+        'Rucio has not answered for 2 s. This is the list as Rucio gave it at 10:00:00 UTC.',
+      reason: 'RUCIO_TIMEOUT',
+      status: 504
+    };
+    const { settings } = stubServer([
+      json(200, {
+        stagings: [],
+        listed_at: '2026-01-01T10:00:00Z',
+        error: null
+      }),
+      json(200, {
+        stagings: [{ id: 'r1' }],
+        listed_at: '2026-01-01T10:00:00Z',
+        error: late
+      })
+    ]);
+    const api = createAPI(settings);
+    await expect(api.stagings('testbed')).resolves.toEqual([]);
+    const error = await api.stagings('testbed').catch(e => e);
+    expect(error).toBeInstanceOf(StaleStagingsError);
+    expect(error.stagings).toEqual([{ id: 'r1' }]);
+    expect(toDatalakeError(error)).toEqual(late);
+  });
+
   it('sends search type, filters and cursor', async () => {
     const { settings, calls } = stubServer([
       json(200, { items: [], next_cursor: null })

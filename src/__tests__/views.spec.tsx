@@ -63,6 +63,43 @@ describe('DidPage', () => {
 });
 
 describe('StagingsView', () => {
+  it('shows a rule made outside JupyterLab read-only, and how long a staging has not moved', async () => {
+    const thirteenMinutesAgo = new Date(Date.now() - 13 * 60_000).toISOString();
+    const model = new DatalakeModel(
+      fakeAPI({
+        stagings: jest.fn(async () => [
+          staging({ id: 'r1', did: 'demo:cli', outside: true }),
+          staging({
+            id: 'r2',
+            did: 'demo:slow',
+            stalled_since: thirteenMinutesAgo
+          })
+        ])
+      })
+    );
+    await model.refreshStagings();
+    const view = new StagingsView(
+      model,
+      trans,
+      new CommandRegistry(),
+      'x:open'
+    );
+    render(view.render());
+    expect(
+      screen.getByText(
+        'Made outside JupyterLab (Rucio client or WebUI): extend or release it there.'
+      )
+    ).toBeTruthy();
+    expect(screen.queryByLabelText('Extend staging of demo:cli')).toBeNull();
+    expect(screen.queryByLabelText('Release staging of demo:cli')).toBeNull();
+    expect(screen.getByLabelText('Release staging of demo:slow')).toBeTruthy();
+    expect(
+      screen.getByText('No file arrived for 13m: the transfers may be stuck.')
+    ).toBeTruthy();
+    view.dispose();
+    model.dispose();
+  });
+
   it('shows each staging in plain words with a chart of what was observed', async () => {
     const answers = [
       [staging({ files_ok: 1 })],
@@ -170,11 +207,13 @@ describe('notebook toolbar', () => {
     binding: {
       kind: 'paths' | 'waiting' | 'not-staged';
       percent: number | null;
-    }
+    },
+    refused: { did: string; instance: string; variable: string }[] = []
   ) {
     const attachments = {
       changed: new Signal<any, void>({}),
       attachments: [{ did: 'demo:ds', instance: 'testbed', variable: 'ds' }],
+      refused,
       state,
       error: null,
       binding: () => binding
@@ -192,6 +231,21 @@ describe('notebook toolbar', () => {
     const label = screen.getByRole('button');
     expect(label.getAttribute('data-state')).toBe('waiting');
     expect(label.textContent).toBe('ds: waiting for data (40%)');
+  });
+
+  it('says which attachments of a shared notebook it refuses to bind', () => {
+    const evil = {
+      did: 'demo:evil',
+      instance: 'testbed',
+      variable: '__builtins__'
+    };
+    render(item('bound', { kind: 'paths', percent: 100 }, [evil]).render()!);
+    const label = screen.getByRole('button');
+    expect(label.getAttribute('data-state')).toBe('error');
+    expect(label.textContent).toBe('1 attachment refused: bad variable name');
+    expect(label.getAttribute('title')).toContain(
+      '__builtins__ = demo:evil is not bound: the name would shadow one Python or IPython needs'
+    );
   });
 
   it('says "attached" when the kernel holds the paths', () => {

@@ -21,18 +21,29 @@ function isAttachment(value: unknown): value is IAttachment {
     v !== null &&
     typeof v.did === 'string' &&
     typeof v.instance === 'string' &&
-    typeof v.variable === 'string' &&
-    isBindableName(v.variable)
+    typeof v.variable === 'string'
   );
 }
 
-/**
- * The notebook's attachments; malformed entries (hand-edited metadata, or a variable such as
- * `__builtins__` that would break the kernel) are skipped.
- */
-export function readAttachments(model: INotebookModel): IAttachment[] {
+function recorded(model: INotebookModel): IAttachment[] {
   const value = model.getMetadata(ATTACHMENTS_KEY);
   return Array.isArray(value) ? value.filter(isAttachment) : [];
+}
+
+/**
+ * The notebook's attachments; malformed entries (hand-edited metadata) are skipped, and so
+ * are those whose variable would break the kernel (see `refusedAttachments`).
+ */
+export function readAttachments(model: INotebookModel): IAttachment[] {
+  return recorded(model).filter(a => isBindableName(a.variable));
+}
+
+/**
+ * Attachments never sent to the kernel: their variable (say `__builtins__`, from a notebook
+ * someone shared) would shadow a name Python or IPython needs.
+ */
+export function refusedAttachments(model: INotebookModel): IAttachment[] {
+  return recorded(model).filter(a => !isBindableName(a.variable));
 }
 
 /**

@@ -7,7 +7,12 @@ import { variableName } from '../names';
 import { isInFlight } from '../states';
 import type { IDatalakeModel, IStagingEvent } from '../tokens';
 import { progressPercent } from '../staging';
-import { addAttachment, readAttachments, removeAttachment } from './attach';
+import {
+  addAttachment,
+  readAttachments,
+  refusedAttachments,
+  removeAttachment
+} from './attach';
 import type { IAttachment } from './attach';
 import { bindInKernel } from './kernel';
 import type { IBindReply } from './kernel';
@@ -24,8 +29,9 @@ export interface IBinding {
   percent: number | null;
 }
 
-/** Binds that failed are tried again at the kernel's next idle, this many times. */
-const MAX_BIND_RETRIES = 3;
+/** Tries of a bind in one kernel process, and the pause before the next (times the try). */
+const BIND_ATTEMPTS = 3;
+const RETRY_MS = 1000;
 
 /** Kernel statuses after which variables are gone and must be bound again. */
 const FRESH_KERNEL: ReadonlyArray<string> = [
@@ -48,11 +54,11 @@ export class NotebookAttachments {
     session.kernelChanged.connect(this._onKernelChanged, this);
     _model.stagingEvent.connect(this._onStagingEvent, this);
     _model.stateChanged.connect(this._emit, this);
-    // A kernel already running when the notebook opens; a starting one binds on its first idle.
+    // A kernel already running when the notebook opens is a process this view has not bound
+    // yet; a starting one's first idle finds the bind under way, so it runs once.
     void session.ready.then(() => {
-      if (!this._fresh) {
-        void this.bindAll();
-      }
+      this._fresh = true;
+      void this._bindFresh();
     });
   }
 
@@ -62,6 +68,11 @@ export class NotebookAttachments {
 
   get attachments(): IAttachment[] {
     return this.panel.model ? readAttachments(this.panel.model) : [];
+  }
+
+  /** Attachments whose variable a kernel may not bind: shown, never bound. */
+  get refused(): IAttachment[] {
+    return this.panel.model ? refusedAttachments(this.panel.model) : [];
   }
 
   get state(): AttachmentState {
@@ -140,8 +151,8 @@ export class NotebookAttachments {
     return attachment;
   }
 
-  /** Bind every attachment in the current kernel. */
-  bindAll(): Promise<void> {
+  /** Bind every attachment in the current kernel; true once the kernel says it did. */
+  bindAll(): Promise<boolean> {
     return this._bind(this.attachments);
   }
 
@@ -153,48 +164,88 @@ export class NotebookAttachments {
     Signal.clearData(this); // also every connection made with this as receiver
   }
 
-  private async _bind(attachments: IAttachment[]): Promise<void> {
+  /**
+   * Bind `attachments`; true when the kernel answered that it bound every one of them (a
+   * variable it did not answer for, or answered with an error, is not bound).
+   */
+  private async _bind(attachments: IAttachment[]): Promise<boolean> {
     const kernel = this.panel.sessionContext.session?.kernel;
     if (!kernel || attachments.length === 0 || this._disposed) {
-      return;
+      return true;
     }
     this._state = 'binding';
     this._emit();
+    let bound = false;
     try {
       const replies = await bindInKernel(kernel, attachments);
       for (const reply of replies) {
         this._replies.set(reply.name, reply);
       }
       const refused = replies.find(r => r.status === 'error');
-      this._state = refused ? 'error' : 'bound';
-      this._error = refused ? (refused.message ?? null) : null;
+      const answered = new Set(
+        replies.filter(r => r.status === 'ok').map(r => r.name)
+      );
+      bound = attachments.every(a => answered.has(a.variable));
+      this._state = bound ? 'bound' : 'error';
+      this._error = bound
+        ? null
+        : (refused?.message ?? 'The kernel did not answer for every variable.');
     } catch (error) {
       this._state = 'error';
       this._error = error instanceof Error ? error.message : String(error);
     }
-    // A kernel that just (re)started may not answer the first time: try again when it is
-    // next idle, a few times, before leaving the error to the user.
-    this._retries = this._state === 'error' ? this._retries + 1 : 0;
-    this._retryOnIdle =
-      this._state === 'error' && this._retries <= MAX_BIND_RETRIES;
     this._emit();
+    return bound;
+  }
+
+  /**
+   * Bind everything in a fresh kernel process until it says it did. A bind can meet another
+   * restart (its messages die with the old process), or a kernel that cannot reach the data
+   * lake for a moment: the new process is bound on its own, a failed bind is tried again a
+   * few times (after a pause: no idle may follow). The idle that started the process may
+   * come while a bind runs: then the running one goes on with it.
+   */
+  private async _bindFresh(): Promise<void> {
+    if (this._binding) {
+      return;
+    }
+    this._binding = true;
+    let attempts = 0;
+    while (this._fresh && !this._disposed && attempts < BIND_ATTEMPTS) {
+      const generation = this._generation;
+      const bound = await this._bind(this.attachments);
+      if (generation !== this._generation) {
+        attempts = 0; // another process meanwhile: it needs its own bind, once it is idle
+        if (this.panel.sessionContext.session?.kernel?.status !== 'idle') {
+          break;
+        }
+      } else if (bound || ++attempts === BIND_ATTEMPTS) {
+        this._fresh = false; // bound, or the error stays shown in the toolbar
+      } else {
+        await new Promise(resolve => setTimeout(resolve, attempts * RETRY_MS));
+      }
+    }
+    this._binding = false;
   }
 
   private _onStatus(session: ISessionContext, status: string): void {
     if (FRESH_KERNEL.includes(status)) {
-      this._fresh = true;
+      this._freshProcess();
       this._state = 'unbound';
       this._replies.clear();
       this._emit();
-    } else if (status === 'idle' && (this._fresh || this._retryOnIdle)) {
-      this._fresh = false;
-      this._retryOnIdle = false;
-      void this.bindAll();
+    } else if (status === 'idle' && this._fresh) {
+      void this._bindFresh();
     }
   }
 
   private _onKernelChanged(): void {
+    this._freshProcess();
+  }
+
+  private _freshProcess(): void {
     this._fresh = true;
+    this._generation++;
   }
 
   private _onStagingEvent(_: IDatalakeModel, event: IStagingEvent): void {
@@ -216,9 +267,11 @@ export class NotebookAttachments {
   private _state: AttachmentState = 'unbound';
   private _replies = new Map<string, IBindReply>();
   private _error: string | null = null;
+  /** A kernel process not bound yet (set at start and restart, cleared once it is bound). */
   private _fresh = false;
-  private _retryOnIdle = false;
-  private _retries = 0;
+  /** Counts kernel processes, so a bind knows whether its process is still the one. */
+  private _generation = 0;
+  private _binding = false;
   private _disposed = false;
   private _changed = new Signal<this, void>(this);
 }

@@ -37,14 +37,23 @@ export class AttachmentsItem extends ReactWidget {
   }
 
   render(): JSX.Element | null {
+    const trans = this._trans;
     const list = this._attachments.attachments;
-    if (list.length === 0) {
+    const refused = this._attachments.refused;
+    if (list.length === 0 && refused.length === 0) {
       return null;
     }
-    const [state, label] = this._label(list);
-    const details = list
-      .map(a => `${a.variable} = ${a.did} (${a.instance})`)
-      .join('\n');
+    const [state, label] = this._label(list, refused);
+    const details = [
+      ...refused.map(a =>
+        trans.__(
+          '%1 = %2 is not bound: the name would shadow one Python or IPython needs (such as list, In or __builtins__). Attach %2 again to get a valid name.',
+          a.variable,
+          a.did
+        )
+      ),
+      ...list.map(a => `${a.variable} = ${a.did} (${a.instance})`)
+    ].join('\n');
     return (
       <button
         type="button"
@@ -69,9 +78,23 @@ export class AttachmentsItem extends ReactWidget {
     );
   }
 
-  private _label(list: IAttachment[]): [LabelState, string] {
+  private _label(
+    list: IAttachment[],
+    refused: IAttachment[]
+  ): [LabelState, string] {
     const trans = this._trans;
     const attachments = this._attachments;
+    if (refused.length > 0) {
+      // Variables from a shared notebook a kernel may not bind: never sent, said here.
+      return [
+        'error',
+        trans._n(
+          '%1 attachment refused: bad variable name',
+          '%1 attachments refused: bad variable names',
+          refused.length
+        )
+      ];
+    }
     if (attachments.state === 'error') {
       return ['error', trans.__('%1 attached, not bound', list.length)];
     }

@@ -3,7 +3,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import React from 'react';
 
-import { formatBytes, formatDuration } from '../format';
+import { formatBytes, formatDuration, secondsUntil } from '../format';
 import { describeExpiry, describeStaging } from '../states';
 import type { IDatalakeModel, IStaging } from '../tokens';
 import { ProgressChart } from './chart';
@@ -21,6 +21,8 @@ function StagingRow(props: {
   const { staging: s, model, trans, now } = props;
   const words = describeStaging(s, trans, now);
   const expiring = model.isExpiring(s, now);
+  const since = secondsUntil(s.stalled_since, now);
+  const stalled = since === null || s.state === 'OK' ? null : -since;
   return (
     <li
       className="jp-datalake-staging jp-datalake-didItem"
@@ -63,6 +65,24 @@ function StagingRow(props: {
             {describeExpiry(s, trans, now)}
           </span>
         </div>
+        {stalled !== null && (
+          <p className="jp-datalake-staging-reason" role="note">
+            {trans.__(
+              'No file arrived for %1: the transfers may be stuck.',
+              formatDuration(stalled)
+            )}
+          </p>
+        )}
+        {s.outside && (
+          <p
+            className="jp-datalake-muted jp-datalake-staging-outside"
+            role="note"
+          >
+            {trans.__(
+              'Made outside JupyterLab (Rucio client or WebUI): extend or release it there.'
+            )}
+          </p>
+        )}
       </div>
       <ProgressChart
         samples={model.history(s.id)}
@@ -79,28 +99,32 @@ function StagingRow(props: {
         >
           {trans.__('Open')}
         </button>
-        <button
-          type="button"
-          className="jp-mod-styled"
-          aria-label={trans.__('Extend staging of %1', s.did)}
-          title={trans.__(
-            'Keep it %1 more from now',
-            formatDuration(model.settings.defaultLifetime)
-          )}
-          disabled={model.busy}
-          onClick={() => void model.extend(s.id)}
-        >
-          {trans.__('Extend')}
-        </button>
-        <button
-          type="button"
-          className="jp-mod-styled jp-mod-warn"
-          aria-label={trans.__('Release staging of %1', s.did)}
-          disabled={model.busy}
-          onClick={() => void confirmRelease(model, s, trans)}
-        >
-          {trans.__('Release')}
-        </button>
+        {!s.outside && (
+          <>
+            <button
+              type="button"
+              className="jp-mod-styled"
+              aria-label={trans.__('Extend staging of %1', s.did)}
+              title={trans.__(
+                'Keep it %1 more from now',
+                formatDuration(model.settings.defaultLifetime)
+              )}
+              disabled={model.busy}
+              onClick={() => void model.extend(s.id)}
+            >
+              {trans.__('Extend')}
+            </button>
+            <button
+              type="button"
+              className="jp-mod-styled jp-mod-warn"
+              aria-label={trans.__('Release staging of %1', s.did)}
+              disabled={model.busy}
+              onClick={() => void confirmRelease(model, s, trans)}
+            >
+              {trans.__('Release')}
+            </button>
+          </>
+        )}
         {s.webui_url && (
           <a
             className="jp-datalake-link"

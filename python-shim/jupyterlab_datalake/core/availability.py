@@ -16,7 +16,7 @@ from .browse import did_type
 from .config import InstanceConfig
 from .did import DID
 from .rucio import RucioClient
-from .staging import StagingManager, staging_from_rule
+from .staging import StagingManager, is_released, staging_from_rule
 
 RSE_CACHE_TTL = 300.0
 MAX_DATASETS_FOR_STATE = 200
@@ -118,7 +118,6 @@ class Availability:
         """``{"state": AVAILABLE|REPLICATING|PARTIAL|NONE, "rses": [...]}`` near the hub."""
         site = self.instance.site_expression
         near = set(await self.expression_rses(site))
-        expressions = {c.expression for c in self.instance.qos_classes.values()}
         # Rules near the hub first: one cheap call, exact for what this product staged.
         ok_rses: set[str] = set()
         replicating = False
@@ -126,7 +125,7 @@ class Availability:
         async with contextlib.aclosing(lines):
             async for rule in lines:
                 expression = str(rule.get("rse_expression"))
-                if expression not in expressions and site not in expression:
+                if is_released(rule) or not self.staging.near_hub(expression):
                     continue
                 state = did_type(rule.get("state"))
                 if state == "OK":
@@ -179,9 +178,10 @@ class Availability:
         return {"rses": result}
 
     async def rules(self, did: DID) -> dict[str, Any]:
-        """Every rule on the DID, as Staging documents (whoever made them)."""
+        """Every rule on the DID, as Staging documents (whoever made them), but the stagings
+        released here: Rucio keeps them up to an hour, they are no rules any more."""
         lines = self.client.did_rules(did)
         async with contextlib.aclosing(lines):
-            rules = [rule async for rule in lines]
+            rules = [rule async for rule in lines if not is_released(rule)]
         size = await self.staging.did_size(did)
         return {"rules": [staging_from_rule(rule, self.instance, size) for rule in rules]}

@@ -9,19 +9,31 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import DatalakeError
+from ..errors import DatalakeError, shown
 from .did import DID, parse_search
 from .listings import ListingCache, Row
 from .rucio import RucioClient
 
 DID_TYPES = ("all", "container", "dataset", "file", "collection")
-FILTER_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.(gt|lt|gte|lte|ne))?")
+# Rucio keeps metadata keys and values in columns of up to 255 characters.
+FILTER_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}(\.(gt|lt|gte|lte|ne))?")
+FILTER_VALUE_MAX = 255
+# Keys the search sets itself (the pattern, the type): a filter must not replace them.
+SEARCH_KEYS = frozenset({"name", "scope", "type", "did_type"})
+FILTER_INT_MAX = 2**63 - 1  # what a database integer holds
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+# Rucio's search has no offset: a page at offset k reads k rows first. Deeper pages would cost
+# Rucio seconds per page, so a search is paged to this depth; narrowing it goes further.
+SEARCH_DEPTH = 10_000
+# No listing the shim pages through is longer; anything beyond is not a cursor it made.
+MAX_OFFSET = 100_000_000
+CURSOR_MAX = 64
 # Bookkeeping columns of Rucio's DID_COLUMN metadata that say nothing to a scientist.
 META_HIDDEN = frozenset(
     {
@@ -78,13 +90,14 @@ def decode_cursor(cursor: object) -> int:
     if cursor in (None, ""):
         return 0
     try:
-        assert isinstance(cursor, str)
+        if not isinstance(cursor, str) or len(cursor) > CURSOR_MAX:
+            raise ValueError
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         offset = data["o"]
-        if not isinstance(offset, int) or offset < 0:
+        if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
             raise ValueError
         return offset
-    except (AssertionError, ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, RecursionError) as e:
         raise DatalakeError(
             400, "The cursor is not valid: start the listing again.", "BAD_CURSOR"
         ) from e
@@ -107,7 +120,7 @@ def search_filters(pattern: str, filters: object) -> str:
     if isinstance(filters, str):
         try:
             filters = json.loads(filters) if filters.strip() else None
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:
             raise DatalakeError(400, "filters must be a JSON object.", "BAD_FILTERS") from e
     clause: dict[str, Any] = {"name": pattern}
     if filters is not None:
@@ -116,19 +129,37 @@ def search_filters(pattern: str, filters: object) -> str:
                 400, 'filters must be a JSON object such as {"datatype": "RAW"}.', "BAD_FILTERS"
             )
         for key, value in filters.items():
+            if key.split(".")[0] in SEARCH_KEYS:
+                raise DatalakeError(
+                    400,
+                    f"Filter {shown(key)} is the search itself: give the name pattern as "
+                    "scope:pattern and the type as type.",
+                    "BAD_FILTERS",
+                )
             if not FILTER_KEY_RE.fullmatch(key):
                 raise DatalakeError(
                     400,
-                    f"Filter key {key!r} is not valid: use a metadata name, optionally with "
+                    f"Filter key {shown(key)} is not valid: use a metadata name, optionally with "
                     ".gt .lt .gte .lte .ne.",
                     "BAD_FILTERS",
                 )
-            if not isinstance(value, (str, int, float, bool)):
+            if not _filter_value(value):
                 raise DatalakeError(
-                    400, f"Filter {key!r} needs a string, number or boolean value.", "BAD_FILTERS"
+                    400,
+                    f"Filter {shown(key)} needs a string (at most {FILTER_VALUE_MAX} characters), "
+                    "a finite number or a boolean.",
+                    "BAD_FILTERS",
                 )
             clause[key] = value
     return repr([clause])
+
+
+def _filter_value(value: object) -> bool:
+    if isinstance(value, str):
+        return len(value) <= FILTER_VALUE_MAX
+    if isinstance(value, int):  # bool too
+        return abs(value) <= FILTER_INT_MAX
+    return isinstance(value, float) and math.isfinite(value)
 
 
 def page(items: list[dict[str, Any]], more: bool, offset: int, size: int) -> dict[str, Any]:
@@ -151,6 +182,13 @@ class Browser:
             raise DatalakeError(400, f"type must be one of {', '.join(DID_TYPES)}.", "BAD_TYPE")
         size = check_limit(limit)
         offset = decode_cursor(cursor)
+        if offset + size > SEARCH_DEPTH:
+            raise DatalakeError(
+                400,
+                f"A search shows its first {SEARCH_DEPTH:,} results: narrow the pattern or add "
+                "metadata filters to see the others.",
+                "SEARCH_TOO_DEEP",
+            )
         lines = self.client.search(
             pattern,
             did_type=kind,
@@ -179,9 +217,11 @@ class Browser:
         try:
             meta = await self.client.did_meta(did)
         except DatalakeError as e:
-            if e.status == 404:
+            # Rucio's own failure (a 5xx) on metadata it cannot list: show the rest anyway.
+            # Anything else (no such DID, an unreadable answer, a timeout) is the answer.
+            if e.reason != "RUCIO_ERROR":
                 raise
-            meta = {}  # SQLite servers cannot list JSON metadata: show the rest anyway
+            meta = {}
         result["metadata"] = {
             k: v for k, v in meta.items() if v is not None and k not in META_HIDDEN
         }

@@ -27,7 +27,6 @@ CONFIG_ENV = "DATALAKE_CONFIG"
 # What a Jupyter server with the extension gives the kernels it starts (server/kernel_env.py).
 SHIM_URL_ENV = "DATALAKE_SHIM_URL"
 SHIM_SECRET_ENV = "DATALAKE_SHIM_SECRET"
-USER_STARTUP_ENV = "DATALAKE_USER_PYTHONSTARTUP"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from ..errors import DatalakeError
+from ..errors import DatalakeError, shown
 
 SCOPE_RE = re.compile(r"[a-zA-Z_\-.0-9]+")
 NAME_RE = re.compile(r"[/A-Za-z0-9][/A-Za-z0-9\.\-_]*")
@@ -13,6 +13,24 @@ NAME_RE = re.compile(r"[/A-Za-z0-9][/A-Za-z0-9\.\-_]*")
 PATTERN_RE = re.compile(r"[/A-Za-z0-9*%][/A-Za-z0-9\.\-_*%]*")
 SCOPE_MAX = 25
 NAME_MAX = 250
+# Rucio's schema allows '/' in names, but its REST server decodes %2F, so a name ending in one of
+# its DID sub-resources (GET /dids/s/x/meta is the metadata of s:x) reaches another endpoint and
+# answers for another DID. Such names cannot be addressed through Rucio's REST API: refused.
+RUCIO_SUBRESOURCES = frozenset(
+    {
+        "status",
+        "meta",
+        "dids",
+        "files",
+        "rules",
+        "parents",
+        "associated_rules",
+        "follow",
+        "guid",
+        "sample",
+    }
+)
+RUCIO_SUBRESOURCE_PAIRS = frozenset({("dids", "search"), ("dids", "history")})
 
 
 class DID(NamedTuple):
@@ -26,7 +44,7 @@ class DID(NamedTuple):
 def _bad(text: str, why: str) -> DatalakeError:
     return DatalakeError(
         400,
-        f"{text!r} is not a valid DID: {why}. Write it as scope:name, e.g. demo:lofar-obs.",
+        f"{shown(text)} is not a valid DID: {why}. Write it as scope:name, e.g. demo:lofar-obs.",
         "BAD_DID",
     )
 
@@ -51,7 +69,23 @@ def parse_did(text: object, *, pattern: bool = False) -> DID:
             text,
             f"the name must be 1-{NAME_MAX} characters of {allowed}, not starting with . - _",
         )
+    if not pattern and _routed_elsewhere(name):
+        raise _bad(
+            text,
+            "Rucio's REST API reads a name ending in /meta, /files, /rules, /dids, /status ... "
+            "as another request, so it cannot be used here",
+        )
     return DID(scope, name)
+
+
+def _routed_elsewhere(name: str) -> bool:
+    """True when Rucio's server would route ``dids/<scope>/<name>`` to a sub-resource."""
+    segments = name.split("/")
+    return (
+        segments[-1] in RUCIO_SUBRESOURCES
+        or (len(segments) > 1 and segments[-2] == "meta")
+        or tuple(segments[-2:]) in RUCIO_SUBRESOURCE_PAIRS
+    )
 
 
 def parse_search(text: object) -> DID:

@@ -6,7 +6,10 @@ never reaches another endpoint. ``request()`` and ``stream()`` share one send lo
 attempt, one token renewal on 401, and for idempotent calls retries with backoff on connection
 errors and 502/503. ``application/x-json-stream`` answers are read line by line so that a 100k-file
 listing never sits whole in memory; Rucio's ``ExceptionClass`` becomes a DatalakeError whose
-sentence says what to do. Upstream bodies are never echoed beyond a redacted, bounded message.
+sentence says what to do. Every answer is checked before it is used: a body or a line that is
+not JSON (an HTML error page, a cut line) or not of the shape the call expects is a 502
+``RUCIO_BAD_ANSWER``, never a guess. Upstream bodies are never echoed beyond a redacted, bounded
+message.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -35,6 +38,63 @@ RETRY_DELAYS = (0.25, 1.0)
 # Connection trouble worth another try, e.g. a pooled connection the server had just closed.
 RETRY_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
 MESSAGE_MAX = 200
+
+# What an answer must look like before anything reads it: field -> allowed types (a field that
+# may be None may also be absent) or a test of the value.
+Shape = Mapping[str, "tuple[type, ...] | Callable[[Any], bool]"]
+STR = (str,)
+OPT_STR = (str, type(None))
+OPT_INT = (int, type(None))
+
+
+def _str_map(value: Any) -> bool:
+    return value is None or (isinstance(value, dict) and all(isinstance(k, str) for k in value))
+
+
+def _pfn_map(value: Any) -> bool:
+    return _str_map(value) and all(
+        isinstance(pfns, list) and all(isinstance(p, str) for p in pfns)
+        for pfns in (value or {}).values()
+    )
+
+
+NAMED: Shape = {"scope": STR, "name": STR}
+DID_INFO: Shape = {**NAMED, "type": STR, "bytes": OPT_INT, "length": OPT_INT}
+RULE: Shape = {
+    "id": STR,
+    **NAMED,
+    "account": OPT_STR,
+    "state": OPT_STR,
+    "rse_expression": OPT_STR,
+    "comments": OPT_STR,
+    "error": OPT_STR,
+    "expires_at": OPT_STR,
+    "created_at": OPT_STR,
+    "updated_at": OPT_STR,
+    "locks_ok_cnt": OPT_INT,
+    "locks_replicating_cnt": OPT_INT,
+    "locks_stuck_cnt": OPT_INT,
+}
+CHILD: Shape = {**NAMED, "bytes": OPT_INT, "length": OPT_INT}
+REPLICA: Shape = {**NAMED, "bytes": OPT_INT, "states": _str_map, "rses": _pfn_map}
+DATASET_REPLICA: Shape = {
+    "rse": STR,
+    "length": OPT_INT,
+    "available_length": OPT_INT,
+    "available_bytes": OPT_INT,
+}
+RSE: Shape = {"rse": STR}
+
+
+def fits(document: Any, shape: Shape) -> bool:
+    """True when ``document`` is an object whose fields match ``shape``."""
+    if not isinstance(document, dict):
+        return False
+    for key, test in shape.items():
+        value = document.get(key)
+        if not (isinstance(value, test) if isinstance(test, tuple) else test(value)):
+            return False
+    return True
 
 
 def path_segment(value: str) -> str:
@@ -209,6 +269,25 @@ class RucioClient:
         )
         return error
 
+    def _bad_answer(self, response: httpx.Response, what: str) -> DatalakeError:
+        kind = response.headers.get("Content-Type", "").split(";")[0].strip()
+        if kind == "text/html":
+            what = "an HTML page (a proxy or login page?)"
+        log.warning(
+            "datalake[%s]: Rucio %s %s -> %s: %s",
+            self.instance.name,
+            response.request.method,
+            response.request.url.path,
+            response.status_code,
+            what,
+        )
+        return DatalakeError(
+            502,
+            f"Rucio at {self._host()} sent {what} where the shim expected its JSON answer: try "
+            "again later; if it persists, tell the operators.",
+            "RUCIO_BAD_ANSWER",
+        )
+
     def _timeout_error(self) -> DatalakeError:
         return DatalakeError(
             504,
@@ -299,8 +378,11 @@ class RucioClient:
         """One call answered as a whole; ``options`` as ``_send`` takes them."""
         return await self._send(method, segments, **options)
 
-    async def stream(self, method: str, *segments: str, **options: Any) -> AsyncIterator[Any]:
-        """Yield one JSON document per line of an x-json-stream answer.
+    async def stream(
+        self, method: str, *segments: str, shape: Shape, **options: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield one JSON object per line of an x-json-stream answer; a line that is not JSON
+        or does not fit ``shape`` ends the stream with a 502 ``RUCIO_BAD_ANSWER``.
 
         Retries happen only before the first line; the read timeout applies between chunks.
         Use with ``contextlib.aclosing`` when stopping early.
@@ -311,7 +393,7 @@ class RucioClient:
         try:
             async for line in response.aiter_lines():
                 if line.strip():
-                    yield json.loads(line)
+                    yield self._line(response, line, shape)
         except httpx.TimeoutException as e:
             raise self._timeout_error() from e
         except httpx.HTTPError as e:
@@ -319,12 +401,30 @@ class RucioClient:
         finally:
             await response.aclose()
 
-    @staticmethod
-    def _json(response: httpx.Response) -> Any:
-        return response.json() if response.content else None
+    def _line(self, response: httpx.Response, line: str, shape: Shape) -> dict[str, Any]:
+        try:
+            document = json.loads(line)
+        except (ValueError, RecursionError) as e:
+            raise self._bad_answer(response, "a line that is not JSON (cut short?)") from e
+        if not fits(document, shape):
+            raise self._bad_answer(response, "a line of an unexpected shape")
+        return document
 
-    async def _get(self, *segments: str, **kwargs: Any) -> Any:
-        return self._json(await self.request("GET", *segments, **kwargs))
+    def _json(self, response: httpx.Response, shape: Shape | type | tuple[type, ...] = dict) -> Any:
+        """The body: an object that fits ``shape``, or a value of the type(s) ``shape``; a 502
+        otherwise."""
+        try:
+            document = json.loads(response.content)
+        except (ValueError, RecursionError) as e:
+            raise self._bad_answer(response, "an answer that is not JSON") from e
+        if not (
+            fits(document, shape) if isinstance(shape, Mapping) else isinstance(document, shape)
+        ):
+            raise self._bad_answer(response, "JSON of an unexpected shape")
+        return document
+
+    async def _get(self, *segments: str, shape: Shape | type = dict, **options: Any) -> Any:
+        return self._json(await self.request("GET", *segments, **options), shape)
 
     # ---- named calls --------------------------------------------------------------------------
 
@@ -333,38 +433,44 @@ class RucioClient:
         response = await self._send(
             "GET", ("ping",), authenticated=False, idempotent=False, ok=(200,)
         )
-        return self._json(response) or {}
+        return self._json(response)
 
     async def whoami(self) -> str | None:
         """The account the token acts as: Rucio redirects to it (303) or names it (200)."""
         response = await self.request("GET", "accounts", "whoami", ok=(200, 303))
         if response.status_code == 303:
             return response.headers.get("Location", "").rstrip("/").rsplit("/", 1)[-1] or None
-        body = self._json(response)
-        return body.get("account") if isinstance(body, dict) else None
+        account = self._json(response).get("account")
+        return account if isinstance(account, str) and account else None
 
     async def scopes(self) -> list[str]:
-        return [str(scope) for scope in await self._get("scopes", collection=True) or []]
+        response = await self.request("GET", "scopes", collection=True)
+        scopes = self._json(response, list)
+        if not all(isinstance(scope, str) for scope in scopes):
+            raise self._bad_answer(response, "JSON of an unexpected shape")
+        return scopes
 
     async def did(self, did: DID) -> dict[str, Any]:
         """A DID's type, bytes and length; open datasets get Rucio to sum their files."""
-        info = await self._get(
-            "dids", *did, params={"dynamic_depth": "FILE"}, context={"did": str(did)}
+        return await self._get(
+            "dids",
+            *did,
+            params={"dynamic_depth": "FILE"},
+            shape=DID_INFO,
+            context={"did": str(did)},
         )
-        return info if isinstance(info, dict) else {}
 
     async def did_meta(self, did: DID) -> dict[str, Any]:
-        meta = await self._get("dids", *did, "meta", context={"did": str(did)})
-        return meta if isinstance(meta, dict) else {}
+        return await self._get("dids", *did, "meta", context={"did": str(did)})
 
     def did_rules(self, did: DID) -> AsyncIterator[dict[str, Any]]:
-        return self.stream("GET", "dids", *did, "rules", context={"did": str(did)})
+        return self.stream("GET", "dids", *did, "rules", shape=RULE, context={"did": str(did)})
 
     def did_children(self, did: DID) -> AsyncIterator[dict[str, Any]]:
-        return self.stream("GET", "dids", *did, "dids", context={"did": str(did)})
+        return self.stream("GET", "dids", *did, "dids", shape=CHILD, context={"did": str(did)})
 
     def did_files(self, did: DID) -> AsyncIterator[dict[str, Any]]:
-        return self.stream("GET", "dids", *did, "files", context={"did": str(did)})
+        return self.stream("GET", "dids", *did, "files", shape=CHILD, context={"did": str(did)})
 
     def search(
         self, pattern: DID, *, did_type: str, filters: str, limit: int
@@ -384,27 +490,32 @@ class RucioClient:
             "dids",
             "search",
             params=params,
+            shape=CHILD,
             context={"did": str(pattern)},
         )
 
     def rules(self, account: str) -> AsyncIterator[dict[str, Any]]:
-        return self.stream("GET", "rules", collection=True, params={"account": account})
+        return self.stream("GET", "rules", collection=True, params={"account": account}, shape=RULE)
 
     async def rule(self, rule_id: str) -> dict[str, Any]:
-        rule = await self._get("rules", rule_id, context={"rule_id": rule_id})
-        return rule if isinstance(rule, dict) else {}
+        return await self._get("rules", rule_id, shape=RULE, context={"rule_id": rule_id})
 
     async def add_rule(self, body: dict[str, Any]) -> str:
-        """Create a rule (never retried: a POST that reached Rucio must not be sent twice)."""
+        """Create a rule. Sent again after a connection error (a pooled connection Rucio had
+        just closed): a second rule cannot come of it, Rucio answers DuplicateRule, which
+        ``StagingManager.stage`` reads as the existing rule."""
         dids = body.get("dids") or [{}]
         context = {
             "did": f"{dids[0].get('scope')}:{dids[0].get('name')}",
             "expression": str(body.get("rse_expression")),
         }
         response = await self.request(
-            "POST", "rules", collection=True, json_body=body, context=context
+            "POST", "rules", collection=True, json_body=body, idempotent=True, context=context
         )
-        return str(response.json()[0])
+        ids = self._json(response, list)
+        if len(ids) != 1 or not isinstance(ids[0], str):
+            raise self._bad_answer(response, "JSON of an unexpected shape")
+        return ids[0]
 
     async def update_rule(self, rule_id: str, options: dict[str, Any]) -> None:
         await self.request(
@@ -427,19 +538,22 @@ class RucioClient:
             "rses",
             collection=True,
             params={"expression": expression},
+            shape=RSE,
             context={"expression": expression},
         )
         async with contextlib.aclosing(lines):
-            return [line["rse"] if isinstance(line, dict) else str(line) async for line in lines]
+            return [line["rse"] async for line in lines]
 
     async def rse_attributes(self, rse: str) -> dict[str, Any]:
-        attributes = await self._get("rses", rse, "attr", collection=True)
-        return attributes if isinstance(attributes, dict) else {}
+        return await self._get("rses", rse, "attr", collection=True)
 
     async def rse_protocols(self, rse: str) -> list[dict[str, Any]]:
-        info = await self._get("rses", rse, "protocols")
+        response = await self.request("GET", "rses", rse, "protocols")
         # Rucio 41 answers a list; older servers wrapped it in {"protocols": [...]}.
-        protocols = info.get("protocols", []) if isinstance(info, dict) else info or []
+        info = self._json(response, (list, dict))
+        protocols = info.get("protocols") if isinstance(info, dict) else info
+        if not isinstance(protocols, list):
+            raise self._bad_answer(response, "JSON of an unexpected shape")
         return [p for p in protocols if isinstance(p, dict)]
 
     def list_replicas(
@@ -461,7 +575,13 @@ class RucioClient:
         context = {"did": f"{dids[0]['scope']}:{dids[0]['name']}"} if len(dids) == 1 else None
         # A POST that only reads: safe to send again.
         return self.stream(
-            "POST", "replicas", "list", json_body=body, idempotent=True, context=context
+            "POST",
+            "replicas",
+            "list",
+            json_body=body,
+            idempotent=True,
+            shape=REPLICA,
+            context=context,
         )
 
     def dataset_replicas(self, dataset: DID, *, deep: bool) -> AsyncIterator[dict[str, Any]]:
@@ -472,6 +592,7 @@ class RucioClient:
             *dataset,
             "datasets",
             params={"deep": "True"} if deep else None,
+            shape=DATASET_REPLICA,
             context={"did": str(dataset)},
         )
 

@@ -8,13 +8,14 @@ staging and paths.
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Mapping
+from typing import Any, TypeVar
 
 import httpx
 
-from ..errors import ConfigError, DatalakeError
+from ..errors import ConfigError, DatalakeError, shown
 from .auth import secret_env
 from .availability import Availability
 from .browse import DEFAULT_LIMIT, Browser
@@ -31,6 +32,9 @@ from .listings import ListingCache
 from .paths import PathResolver
 from .rucio import RucioClient
 from .staging import StagingManager, qos_expression
+from .verbs import VERBS
+
+T = TypeVar("T")
 
 
 class Instance:
@@ -126,7 +130,7 @@ class DatalakeService:
         if name not in self.config.instances:
             known = ", ".join(self.config.instances)
             raise DatalakeError(
-                400, f"Unknown instance {name!r}: choose one of {known}.", "UNKNOWN_INSTANCE"
+                400, f"Unknown instance {shown(name)}: choose one of {known}.", "UNKNOWN_INSTANCE"
             )
         if name not in self._instances:
             self._instances[name] = Instance(
@@ -136,6 +140,48 @@ class DatalakeService:
                 self.events_identity,
             )
         return self._instances[name]
+
+    # ---- the deadline -------------------------------------------------------------------------
+
+    @property
+    def deadline(self) -> float:
+        """Seconds a verb may take (``request_timeout``); a stream, between two lines."""
+        return self.config.request_timeout if self.config else 30.0
+
+    def call(self, verb: str, arguments: Mapping[str, Any]) -> Any:
+        """Run the verb named ``verb`` within the deadline: an awaitable, or for a streaming
+        verb an async iterator. Routes and the in-process kernel channel call verbs this way,
+        so every user-facing call ends in time whatever Rucio does."""
+        answer = getattr(self, VERBS[verb].name)(**arguments)
+        return self._lines_in_time(answer) if VERBS[verb].stream else self._in_time(answer)
+
+    def _late(self) -> DatalakeError:
+        return DatalakeError(
+            504,
+            f"The data lake did not answer within {self.deadline:g} s (Rucio is slow or not "
+            "answering); try again later.",
+            "RUCIO_TIMEOUT",
+        )
+
+    async def _in_time(self, answer: Awaitable[T]) -> T:
+        # The Rucio client turns its own timeouts into DatalakeError: a TimeoutError here is
+        # this deadline's.
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await answer
+        except TimeoutError:
+            raise self._late() from None
+
+    async def _lines_in_time(self, lines: AsyncIterator[T]) -> AsyncIterator[T]:
+        try:
+            while True:
+                try:
+                    line = await self._in_time(anext(lines))
+                except StopAsyncIteration:
+                    return
+                yield line
+        finally:
+            await lines.aclose()  # type: ignore[attr-defined]
 
     # ---- instances and identity -------------------------------------------------------------
 
@@ -223,7 +269,7 @@ class DatalakeService:
     # ---- stagings ---------------------------------------------------------------------------
 
     async def list_stagings(self, *, instance: str | None = None) -> dict[str, Any]:
-        return {"stagings": await self.instance(instance).staging.list()}
+        return await self.instance(instance).staging.list()
 
     async def stage(
         self,
@@ -253,8 +299,11 @@ class DatalakeService:
         instance: str | None = None,
     ) -> dict[str, Any]:
         """``{"stagings": [...], "cursor": N}`` once one changed after ``after`` (or at once
-        without it), else after ``timeout`` seconds: a kernel's wait, answered from the cache."""
-        return await self.instance(instance).staging.wait_change(rule_ids, after, timeout)
+        without it), else after ``timeout`` seconds: a kernel's wait, answered from the cache.
+        It is held at most half the deadline, so that it ends as an answer, never a 504."""
+        return await self.instance(instance).staging.wait_change(
+            rule_ids, after, timeout, longest=self.deadline / 2
+        )
 
     async def extend(
         self, rule_id: str, lifetime: object, *, instance: str | None = None
@@ -269,14 +318,32 @@ class DatalakeService:
     async def paths(
         self, did: str, qos: str | None = None, *, instance: str | None = None
     ) -> AsyncIterator[dict[str, Any]]:
-        """One dict per file: ``{"did","state","path","url","rse"}``."""
+        """One dict per file: ``{"did","state","path","url","rse"}``.
+
+        Files of a staging you released are ``RELEASED`` (Rucio may delete them any time); a
+        file list Rucio ends before the DID's file count ends with a 502, never short.
+        """
         inst = self.instance(instance)
         parsed = parse_did(did)
         expression = (
             inst.config.site_expression if qos in (None, "") else qos_expression(inst.config, qos)
         )
+        info = await inst.client.did(parsed)
+        expected = 1 if info["type"] == "FILE" else info.get("length")
+        released = await inst.staging.released(parsed)
+        count = 0
         async for entry in inst.paths.paths(parsed, expression):
+            count += 1
+            if released and entry["state"] == "AVAILABLE":
+                entry = {**entry, "state": "RELEASED"}
             yield entry
+        if expected is not None and count < expected:
+            raise DatalakeError(
+                502,
+                f"Rucio's list of the files of {parsed} ended after {count} of its {expected} "
+                "files (cut short on the way): try again; if it persists, tell the operators.",
+                "RUCIO_CUT_SHORT",
+            )
 
     async def close(self) -> None:
         instances, self._instances = list(self._instances.values()), {}

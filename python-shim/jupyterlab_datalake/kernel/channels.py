@@ -157,7 +157,7 @@ class InProcessChannel(Channel):
             arguments = {**arguments, "instance": instance}
 
         async def run(service: DatalakeService) -> Any:
-            answer = getattr(service, verb.name)(**arguments)
+            answer = service.call(verb.name, arguments)
             return [line async for line in answer] if verb.stream else await answer
 
         return self._run(run)

@@ -23,6 +23,8 @@ __all__ = ["Datalake", "DatalakeError", "datalake"]
 Duration = str | float | timedelta
 Json = dict[str, Any]
 PAGE = 1000
+# What ``paths`` raises when staging (again) brings the files near the hub.
+STAGE_AGAIN = ("NOT_STAGED", "RELEASED")
 
 
 class Datalake:
@@ -116,7 +118,7 @@ class Datalake:
         source_qos: str | None = None,
         start_in: Duration | None = None,
         wait: bool = False,
-        timeout: float | None = None,
+        timeout: Duration | None = None,
         comment: str | None = None,
         instance: str | None = None,
     ) -> Staging:
@@ -150,38 +152,80 @@ class Datalake:
     ) -> Staging:
         """Your stagings: all of them, those of a DID, or one rule id. Refreshes the numbers."""
         if target is None:
-            return self._staging(self._mine(instance), instance)
+            answer = self.channel.call("list_stagings", instance=instance)
+            staging = self._staging(answer["stagings"], instance)
+            if answer.get("error"):
+                # Rucio did not answer in time: the shim's last list, said to be that.
+                staging.note = f" — {answer['error']['message']}"
+            return staging
         return self._resolve(target, instance)
 
     def wait(
         self,
         target: str | Iterable[str] | Staging,
         *,
-        timeout: float | None = None,
+        timeout: Duration | None = None,
         instance: str | None = None,
     ) -> Staging:
         """Block until the stagings of a DID (or a rule id, or a handle) are complete.
 
         Shows live progress (files and bytes). Raises ``DatalakeError`` when a rule is stuck or
-        after ``timeout`` seconds; the staging itself goes on either way.
+        after ``timeout`` (seconds or "3h"; default one hour); the staging goes on either way.
         """
         return self._resolve(target, instance).wait(timeout)
 
-    def paths(self, did: str, *, qos: str | None = None, instance: str | None = None) -> DidPaths:
+    def paths(
+        self,
+        did: str,
+        *,
+        qos: str | None = None,
+        urls: bool = False,
+        instance: str | None = None,
+    ) -> DidPaths:
         """Local paths of the files of ``did`` near the hub (in QoS class ``qos`` if given).
 
-        Raises ``DatalakeError`` (``NOT_STAGED``), naming the command to run, if a file is missing.
+        Raises ``DatalakeError`` with the command to run when a file is not near the hub
+        (``NOT_STAGED``) or its staging was released (``RELEASED``), and when a file is near the
+        hub only on storage this server does not mount (``NOT_LOCAL``); with ``urls=True`` such
+        files give their URL instead. A path is always a local path.
         """
         lines = self.channel.call("paths", did, qos=qos, instance=instance)
-        missing = [line for line in lines if line.get("state") != "AVAILABLE"]
-        if missing:
-            where = f" in QoS class {qos}" if qos else ""
+        by_state: dict[str, list[Json]] = {}
+        for line in lines:
+            local = line.get("state") != "AVAILABLE" or line.get("path") or urls
+            by_state.setdefault(line.get("state", "") if local else "REMOTE", []).append(line)
+        total = len(lines)
+        where = f" in QoS class {qos}" if qos else ""
+        stage = f"%datalake stage {did} --qos {qos or 'CLASS'} --wait"
+        if "MISSING" in by_state:
             raise DatalakeError(
                 409,
-                f"{len(missing)} of {len(lines)} files of {did} are not near the hub{where}: "
-                f"stage them with %datalake stage {did} --qos {qos or 'CLASS'} --wait "
-                "(%datalake qos lists the classes).",
+                f"{len(by_state['MISSING'])} of {total} files of {did} are not near the hub"
+                f"{where}: stage them with {stage} (%datalake qos lists the classes).",
                 "NOT_STAGED",
+            )
+        if "RELEASED" in by_state:
+            raise DatalakeError(
+                409,
+                f"Your staging of {did} was released: its {len(by_state['RELEASED'])} files stay "
+                f"near the hub only until Rucio deletes them. To keep using them, {stage}.",
+                "RELEASED",
+            )
+        if "REFUSED" in by_state:
+            raise DatalakeError(
+                409,
+                f"{len(by_state['REFUSED'])} of {total} files of {did} lead out of the mounted "
+                "storage (a symbolic link on it?), so they are not given: tell the operators.",
+                "PATH_REFUSED",
+            )
+        if "REMOTE" in by_state:
+            rses = ", ".join(sorted({line.get("rse") or "?" for line in by_state["REMOTE"]}))
+            raise DatalakeError(
+                409,
+                f"{len(by_state['REMOTE'])} of {total} files of {did} are near the hub on {rses}, "
+                f"which this server does not mount: read them over the network with "
+                f"datalake.paths({did!r}, urls=True), or ask the operators to mount {rses}.",
+                "NOT_LOCAL",
             )
         return DidPaths((line.get("path") or line["url"] for line in lines), did, qos, lines)
 
@@ -207,7 +251,7 @@ class Datalake:
         *dids: str | Iterable[str],
         qos: str | None = None,
         lifetime: Duration | None = None,
-        timeout: float | None = None,
+        timeout: Duration | None = None,
         instance: str | None = None,
     ) -> dict[str, DidPaths]:
         """Paths of each DID, staging (and waiting for) those not yet near the hub.
@@ -220,7 +264,7 @@ class Datalake:
             try:
                 found[did] = self.paths(did, qos=qos, instance=instance)
             except DatalakeError as exc:
-                if exc.reason != "NOT_STAGED":
+                if exc.reason not in STAGE_AGAIN:
                     raise
                 missing.append(did)
         if missing:

@@ -9,13 +9,16 @@ complete. Each message gets one reply: ``{"status": "ok", "state": ...}`` or
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-from ..errors import DatalakeError
-from .client import Datalake, datalake
+from ..errors import DatalakeError, shown
+from .client import STAGE_AGAIN, Datalake, datalake
 from .names import is_bindable, not_bindable
 from .results import NotYetAvailable
+
+log = logging.getLogger(__name__)
 
 TARGET = "datalake"
 
@@ -43,7 +46,8 @@ class Binder:
         """The reply to one message."""
         echo = {k: data[k] for k in ("id", "name", "did") if k in data}
         if data.get("action") != "bind":
-            return {**echo, "status": "error", "message": f"Unknown action {data.get('action')!r}."}
+            unknown = f"Unknown action {shown(data.get('action'))}."
+            return {**echo, "status": "error", "message": unknown}
         name, did, instance = data.get("name"), data.get("did"), data.get("instance")
         if not is_bindable(name):
             return {**echo, "status": "error", "message": not_bindable(name)}
@@ -55,13 +59,17 @@ class Binder:
             return {**echo, "status": "ok", **self.bind(name, did, instance, comm)}
         except DatalakeError as exc:
             return {**echo, "status": "error", "message": exc.message, "reason": exc.reason}
+        except Exception as exc:  # a message is always answered: the frontend waits for it
+            log.exception("datalake: binding %s to %s failed", name, did)
+            message = f"Binding {name} failed in the kernel ({type(exc).__name__}); try again."
+            return {**echo, "status": "error", "message": message, "reason": "KERNEL_ERROR"}
 
     def bind(self, name: str, did: str, instance: str | None, comm: Any = None) -> dict[str, Any]:
         """Bind ``name`` now; returns ``state`` (``AVAILABLE``, ``STAGING`` or ``NOT_STAGED``)."""
         try:
             paths = self.client.paths(did, instance=instance)
         except DatalakeError as exc:
-            if exc.reason != "NOT_STAGED":
+            if exc.reason not in STAGE_AGAIN:
                 raise
         else:
             self.shell.user_ns[name] = paths

@@ -128,6 +128,8 @@ class Progress:
     bytes_total: int
     state: str
     label: str = ""
+    #: said after the numbers, e.g. " — no file arrived for 13m 20s"
+    note: str = ""
 
     @property
     def percent(self) -> int:
@@ -142,7 +144,7 @@ class Progress:
         return (
             f"{self.label + ': ' if self.label else ''}{self.state} {self.percent}% — "
             f"{self.files_ok}/{self.files_total} files, "
-            f"{format_bytes(self.bytes_ok)}/{format_bytes(self.bytes_total)}"
+            f"{format_bytes(self.bytes_ok)}/{format_bytes(self.bytes_total)}{self.note}"
         )
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
@@ -154,7 +156,8 @@ class Progress:
             f'<div class="jp-datalake-progress"><progress max="100" value="{self.percent}">'
             f"</progress> <code>{label}</code> {html.escape(self.state)} {self.percent}% — "
             f"{self.files_ok}/{self.files_total} files, "
-            f"{format_bytes(self.bytes_ok)}/{format_bytes(self.bytes_total)}</div>"
+            f"{format_bytes(self.bytes_ok)}/{format_bytes(self.bytes_total)}"
+            f"{html.escape(self.note)}</div>"
         )
 
 

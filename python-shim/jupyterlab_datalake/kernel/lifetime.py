@@ -10,7 +10,7 @@ import math
 import re
 from datetime import timedelta
 
-from ..errors import DatalakeError
+from ..errors import DatalakeError, shown
 from .display import round_half_up
 
 UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -50,11 +50,27 @@ def parse_duration(value: str | float | timedelta, what: str = "lifetime") -> in
     if not 1 <= whole <= MAX_SECONDS:
         raise DatalakeError(
             400,
-            f"The {what} {value!r} is not understood: give seconds or a duration such as "
+            f"The {what} {shown(value)} is not understood: give seconds or a duration such as "
             "7d, 12h, 2d 3h or 30m.",
             "BAD_DURATION",
         )
     return whole
+
+
+def parse_timeout(value: str | float | timedelta) -> float:
+    """Seconds to wait: any positive number (``0.5``), or a duration as ``parse_duration``
+    reads it; ``DatalakeError`` (400, ``BAD_DURATION``) for NaN, infinity, zero or less."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        # Compared before any float(): an int of 400 digits does not fit in one.
+        if 0 < value <= MAX_SECONDS and math.isfinite(value):
+            return float(value)
+        raise DatalakeError(
+            400,
+            f"The timeout {shown(value)} is not understood: give a number of seconds above 0 "
+            "or a duration such as 30m or 2h.",
+            "BAD_DURATION",
+        )
+    return parse_duration(value, "timeout")
 
 
 def format_duration(seconds: float) -> str:

@@ -7,6 +7,7 @@ fails (so a batch run stops there) and IPython shows only its sentence, no trace
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -15,8 +16,9 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
+from ..errors import shown
 from .client import Datalake, datalake
-from .lifetime import parse_duration
+from .lifetime import parse_timeout
 from .names import DEFAULT_NAMING, NAMINGS, is_bindable, not_bindable, variable_name
 
 Verb = Callable[..., Any]
@@ -41,15 +43,20 @@ def _filters(pairs: list[str] | None) -> dict[str, Any] | None:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise UsageError(f"Filter {pair!r} should be KEY=VALUE, e.g. datatype=RAW.")
-        for kind in (int, float):
-            try:
-                filters[key] = kind(value)
-                break
-            except ValueError:
-                continue
-        else:
-            filters[key] = value
+        filters[key] = _number(value)
     return filters
+
+
+def _number(text: str) -> int | float | str:
+    """``3`` → 3, ``2.5`` → 2.5; anything else (``RAW``, ``nan``, ``1e999``) stays text."""
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        if math.isfinite(value):
+            return value
+    return text
 
 
 @magics_class
@@ -69,10 +76,13 @@ class DatalakeMagics(Magics):
             return None
         handler = self._verbs().get(verb)
         if handler is None:
-            raise UsageError(f"Unknown verb {verb!r}. {USAGE}")
+            raise UsageError(f"Unknown verb {shown(verb)}. {USAGE}")
         if cell is not None and verb != "need":
             raise UsageError("Only `%%datalake need DID ...` is a cell magic; use %datalake here.")
-        args = parse_argstring(handler, rest)
+        try:
+            args = parse_argstring(handler, rest)
+        except ValueError as e:  # shlex: "No closing quotation", "No escaped character"
+            raise UsageError(f"%datalake {verb}: {e}; check the quotes in the line.") from None
         if args.output is not None and not is_bindable(args.output):
             raise UsageError(f"-o: {not_bindable(args.output)}")
         try:
@@ -175,10 +185,15 @@ class DatalakeMagics(Magics):
     @magic_arguments(name="datalake paths")
     @argument("did", help="scope:name")
     @argument("-q", "--qos", metavar="CLASS", help="Only copies in this QoS class.")
+    @argument(
+        "--urls",
+        action="store_true",
+        help="Give the URL of files near the hub on storage this server does not mount.",
+    )
     @_common
     def _paths(self, args: Any, cell: str | None) -> Any:
         """Local paths (str) of the files near the hub: p = %datalake paths DID."""
-        return self.client.paths(args.did, qos=args.qos, instance=args.instance)
+        return self.client.paths(args.did, qos=args.qos, urls=args.urls, instance=args.instance)
 
     @magic_arguments(name="datalake extend")
     @argument("targets", nargs="+", metavar="DID|RULE")
@@ -243,7 +258,8 @@ class DatalakeMagics(Magics):
 
 
 def _timeout(value: str | None) -> float | None:
-    return None if value is None else parse_duration(value, "timeout")
+    """Read before anything is staged, so a mistake costs nothing."""
+    return None if value is None else parse_timeout(value)
 
 
 VERBS = (

@@ -10,6 +10,8 @@ import builtins
 import keyword
 import re
 
+from ..errors import shown
+
 NAMINGS = ("short", "name", "scope_name")
 DEFAULT_NAMING = "name"
 
@@ -37,7 +39,7 @@ def is_bindable(name: object) -> bool:
 def not_bindable(name: object) -> str:
     """The sentence for a name ``is_bindable`` refuses."""
     return (
-        f"{name!r} is not a valid Python variable name to bind: use letters, digits and _ "
+        f"{shown(name)} is not a valid Python variable name to bind: use letters, digits and _ "
         "(not starting with a digit), and not a keyword or a name Python or IPython needs "
         "(such as list, print, In, Out, _1 or __builtins__)."
     )

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, NoReturn
 
 from ..errors import DatalakeError
 from .channels import Channel
 from .display import Progress, ProgressView, TableResult, format_bytes
-from .lifetime import format_duration, parse_duration
+from .lifetime import format_duration, parse_duration, parse_timeout
 
 # Rule states that end a wait with an error (Rucio will not finish them without someone acting).
 FAILED_STATES = ("STUCK", "SUSPENDED")
 # Seconds one look may wait for a change in the shim (its limit is 25 s).
 LONG_POLL = 20.0
+# How long ``wait`` waits unless told: a batch job never hangs on a staging that stopped.
+DEFAULT_WAIT = 3600
 _STATE_ORDER = ("SUSPENDED", "STUCK", "WAITING_APPROVAL", "INJECT", "REPLICATING", "OK")
 
 
@@ -127,10 +129,13 @@ class Staging(TableResult):
         channel: Channel,
         rules: list[dict[str, Any]],
         instance: str | None = None,
+        note: str = "",
     ) -> None:
         self._channel = channel
         self.rules = rules
         self.instance = instance
+        #: said under the table, e.g. that Rucio did not answer and the list is older
+        self.note = note
         self._sizes: dict[str, int] = {}
 
     @property
@@ -170,7 +175,18 @@ class Staging(TableResult):
         bytes_ok = sum(_bytes_ok(r, t) for r, t in zip(self.rules, totals, strict=True))
         bytes_total = sum(totals)
         label = ", ".join(self.dids)
-        return Progress(files_ok, files_total, bytes_ok, bytes_total, self.state, label)
+        return Progress(
+            files_ok, files_total, bytes_ok, bytes_total, self.state, label, self._stalled()
+        )
+
+    def _stalled(self) -> str:
+        """Since when the first stalled rule has seen no file arrive, as a note."""
+        since = [r["stalled_since"] for r in self.rules if r.get("stalled_since")]
+        if not since or self.state == "OK":
+            return ""
+        start = datetime.fromisoformat(min(since).replace("Z", "+00:00"))
+        seconds = (datetime.now(timezone.utc) - start).total_seconds()
+        return f" — no file arrived for {format_duration(seconds)}"
 
     def _bytes_total(self, rule: dict[str, Any]) -> int:
         # Rucio keeps no size for open datasets: ask once per DID (info falls back to replicas).
@@ -182,16 +198,18 @@ class Staging(TableResult):
             self._sizes[did] = int(info.get("bytes") or 0)
         return self._sizes[did]
 
-    def wait(self, timeout: float | None = None, show: bool = True) -> Staging:
+    def wait(self, timeout: float | str | timedelta | None = None, show: bool = True) -> Staging:
         """Block until every file is near the hub, showing progress; return ``self``.
 
         The shim answers as soon as a rule changes (a broker event, or its own poll): no look
         here costs Rucio anything, and the wait ends the moment the data is there.
-        Raises ``DatalakeError`` if a rule gets stuck or ``timeout`` seconds pass first.
-        Interrupting (Ctrl-C, kernel interrupt) stops waiting, not the staging.
+        Raises ``DatalakeError`` if a rule gets stuck or ``timeout`` (seconds or ``"3h"``;
+        default one hour) passes first. Interrupting (Ctrl-C, kernel interrupt) stops waiting,
+        not the staging.
         """
+        timeout = DEFAULT_WAIT if timeout is None else parse_timeout(timeout)
         view = ProgressView() if show else None
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = time.monotonic() + timeout
         cursor: int | None = None
         progress = self.progress(refresh=False)
         try:
@@ -202,12 +220,20 @@ class Staging(TableResult):
                     return self
                 if progress.state in FAILED_STATES:
                     self._fail_stuck()
-                left = LONG_POLL if deadline is None else deadline - time.monotonic()
+                left = deadline - time.monotonic()
                 if left <= 0:
+                    dids = " ".join(self.dids)
+                    why = (
+                        " Rucio's transfers seem stuck: check %datalake status "
+                        f"{dids}, or ask the operators."
+                        if progress.note
+                        else ""
+                    )
                     raise DatalakeError(
                         408,
-                        f"Still staging after {format_duration(timeout or 0)}: {progress}. It goes "
-                        f"on in the data lake; run %datalake wait {' '.join(self.dids)} again.",
+                        f"Still staging after {format_duration(timeout)}: {progress}.{why} It "
+                        f"goes on in the data lake; run %datalake wait {dids} --timeout "
+                        f"{format_duration(2 * timeout)} to wait longer.",
                         "WAIT_TIMEOUT",
                     )
                 answer = self._channel.call(
@@ -267,7 +293,7 @@ class Staging(TableResult):
             rows.append([r.get("did"), r.get("qos"), r.get("state"), files, size])
             rows[-1] += [r.get("expires_at"), r.get("id"), r.get("error")]
         headers = ["did", "qos", "state", "files", "size", "expires", "rule", "error"]
-        return f"Stagings ({len(rows)})", headers, rows
+        return f"Stagings ({len(rows)}){self.note}", headers, rows
 
 
 class DataNotAvailable(DatalakeError):

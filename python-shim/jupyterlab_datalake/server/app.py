@@ -38,14 +38,15 @@ class DatalakeApp(ExtensionApp):
         None, allow_none=True, help="Name of the instance used when a request names none."
     ).tag(config=True)
     request_timeout = Float(
-        30.0, help="Deadline in seconds for each call to Rucio (then HTTP 504)."
+        30.0,
+        help=(
+            "Deadline in seconds of every request to the shim, whatever Rucio does (then HTTP "
+            "504); a paths stream may take this long between two lines."
+        ),
     ).tag(config=True)
     kernel_channel = Bool(
         True,
-        help=(
-            "Give kernels started by this server DATALAKE_SHIM_URL and DATALAKE_SHIM_SECRET, "
-            "and load the %datalake magics in IPython kernels through PYTHONSTARTUP."
-        ),
+        help="Give kernels started by this server DATALAKE_SHIM_URL and DATALAKE_SHIM_SECRET.",
     ).tag(config=True)
 
     def initialize_settings(self) -> None:

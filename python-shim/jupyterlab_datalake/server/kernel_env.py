@@ -1,5 +1,6 @@
-"""The environment kernels started by this server inherit: the shim's URL, the per-server secret
-that opens only the shim's routes, and a PYTHONSTARTUP that loads the ``%datalake`` magics.
+"""The environment kernels started by this server inherit: the shim's URL and the per-server
+secret that opens only the shim's routes. (The magics load by the IPython kernel configuration the
+package installs in its environment, ``etc/ipython/ipython_kernel_config.py``.)
 
 Kernels inherit the server's environment, so the variables are set in it, and restored at stop.
 """
@@ -7,14 +8,12 @@ Kernels inherit the server's environment, so the variables are set in it, and re
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from jupyter_server.utils import url_path_join
 
-from ..core.config import SHIM_SECRET_ENV, SHIM_URL_ENV, USER_STARTUP_ENV
+from ..core.config import SHIM_SECRET_ENV, SHIM_URL_ENV
 from .routes import NAMESPACE
 
-KERNEL_STARTUP = str(Path(__file__).parents[1] / "kernel" / "startup.py")
 WILDCARD_HOSTS = ("", "0.0.0.0", "::", "*", "localhost")
 
 
@@ -33,12 +32,7 @@ class KernelEnvironment:
         self._saved: dict[str, str | None] = {}
 
     def install(self, secret: str) -> None:
-        """The secret, and the startup file (the user's own PYTHONSTARTUP still runs after)."""
         self._set(SHIM_SECRET_ENV, secret)
-        current = os.environ.get("PYTHONSTARTUP")
-        if current and current != KERNEL_STARTUP:
-            self._set(USER_STARTUP_ENV, current)
-        self._set("PYTHONSTARTUP", KERNEL_STARTUP)
 
     def set_url(self, url: str) -> None:
         self._set(SHIM_URL_ENV, url)

@@ -74,9 +74,9 @@ class DatalakeHandler(APIHandler):
     def body(self) -> dict[str, Any]:
         try:
             body = self.get_json_body() if self.request.body else {}
-        except tornado.web.HTTPError as e:
+        except (tornado.web.HTTPError, ValueError) as e:  # ValueError: not UTF-8
             raise tornado.web.HTTPError(
-                400, "The request body is not valid JSON.", reason="BAD_JSON"
+                400, "The request body is not valid JSON in UTF-8.", reason="BAD_JSON"
             ) from e
         if not isinstance(body, dict):
             raise tornado.web.HTTPError(
@@ -120,15 +120,24 @@ class VerbHandler(DatalakeHandler):
         arguments = {name: source.get(name) for name in verb.data_params}
         arguments.update(path_args)
         if verb.per_instance:
-            instance = source.get("instance") or self.get_query_argument("instance", None)
-            arguments["instance"] = str(instance) if instance else None
+            instance = source.get("instance")
+            if instance is None:
+                instance = self.get_query_argument("instance", None)
+            if instance is not None and not isinstance(instance, str):
+                raise tornado.web.HTTPError(
+                    400, "instance must be the name of an instance.", reason="UNKNOWN_INSTANCE"
+                )
+            arguments["instance"] = instance or None
         return arguments
 
     async def _answer(self, path_args: dict[str, str]) -> None:
         verb = self.verbs.get(self.request.method or "")
         if verb is None:
-            raise tornado.web.HTTPError(405)
-        call = getattr(self.service, verb.name)(**self._arguments(verb, path_args))
+            methods = ", ".join(sorted(self.verbs)) or "none"
+            raise tornado.web.HTTPError(
+                405, f"This route answers {methods}.", reason="METHOD_NOT_ALLOWED"
+            )
+        call = self.service.call(verb.name, self._arguments(verb, path_args))
         if verb.stream:
             await self._stream(call)
             return
@@ -185,6 +194,16 @@ class BadRuleIdHandler(VerbHandler):
         raise http_error(bad_rule_id(path_args["rule_id"]))
 
 
+class UnknownRouteHandler(VerbHandler):
+    """Any other path under the namespace: a JSON 404 that names the routes."""
+
+    async def _answer(self, path_args: dict[str, str]) -> None:
+        routes = ", ".join(sorted({v.route for v in VERBS.values()}))
+        raise tornado.web.HTTPError(
+            404, f"No such data lake route; the routes are: {routes}.", reason="NO_SUCH_ROUTE"
+        )
+
+
 def handlers() -> list[tuple[str, type[DatalakeHandler], dict[str, Any]]]:
     """Route table relative to base_url (ExtensionApp prepends it), built from ``VERBS``."""
     routes: dict[str, dict[str, Verb]] = {}
@@ -195,4 +214,5 @@ def handlers() -> list[tuple[str, type[DatalakeHandler], dict[str, Any]]]:
         for pattern, verbs in routes.items()
     ]
     table.append((f"{NAMESPACE}/stagings/(?P<rule_id>[^/]+)/?", BadRuleIdHandler, {"verbs": {}}))
+    table.append((f"{NAMESPACE}/.*", UnknownRouteHandler, {"verbs": {}}))
     return table

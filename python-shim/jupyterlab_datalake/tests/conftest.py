@@ -10,6 +10,7 @@ import pytest
 import tornado.httpserver
 from fake_rucio import BASE_URL, PASSWORD, FakeRucio
 from pytest_jupyter.pytest_tornasync import AsyncHTTPServerClient
+from tornado.httpclient import HTTPClientError
 
 from jupyterlab_datalake.core.config import parse_config
 from jupyterlab_datalake.core.service import DatalakeService
@@ -105,3 +106,10 @@ async def app_service(jp_serverapp: Any, fake_rucio: FakeRucio) -> AsyncIterator
 
 def body(response: Any) -> Any:
     return json.loads(response.body.decode())
+
+
+async def fetch_error(jp_fetch: Any, *parts: str, **kwargs: Any) -> HTTPClientError:
+    """The error a route answers (the test fails if it answers with a success)."""
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(*parts, **kwargs)
+    return info.value

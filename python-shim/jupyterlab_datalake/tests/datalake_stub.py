@@ -46,6 +46,8 @@ class StubChannel(Channel):
         self.datasets = {f"demo:{n}": demo_files(n) for n in names}
         self.step = step
         self.rules: dict[str, dict[str, Any]] = {}
+        self.released: dict[str, dict[str, Any]] = {}
+        self.last_filters: dict[str, Any] | None = None
         self.calls: list[str] = []
         self.down = False
         self.cursor = 0
@@ -90,8 +92,14 @@ class StubChannel(Channel):
         }
 
     def search(
-        self, did: str, limit: int = 100, cursor: str | None = None, **_: Any
+        self,
+        did: str,
+        limit: int = 100,
+        cursor: str | None = None,
+        filters: dict[str, Any] | None = None,
+        **_: Any,
     ) -> dict[str, Any]:
+        self.last_filters = filters
         found = [self._did(d) for d in sorted(self.datasets) if fnmatch.fnmatchcase(d, did)]
         start = int(cursor or 0)
         page = found[start : start + limit]
@@ -218,7 +226,8 @@ class StubChannel(Channel):
         return dict(rule)
 
     def release(self, rule_id: str, **_: Any) -> None:
-        self._rule(rule_id)
+        # As the shim: the copies stay until Rucio deletes them, and say they were released.
+        self.released[rule_id] = self._rule(rule_id)
         del self.rules[rule_id]
 
     def paths(self, did: str, qos: str | None = None, **_: Any) -> list[dict[str, Any]]:
@@ -228,16 +237,21 @@ class StubChannel(Channel):
             for r in self.rules.values()
             if r["did"] == did and r["state"] == "OK" and (qos is None or r["qos"] == qos)
         ]
-        if not ok:
+        gone = [
+            r
+            for r in self.released.values()
+            if r["did"] == did and r["state"] == "OK" and (qos is None or r["qos"] == qos)
+        ]
+        if not ok and not gone:
             return [
                 {"did": f["did"], "state": "MISSING", "path": None, "url": None, "rse": None}
                 for f in files
             ]
-        rse = QOS[ok[0]["qos"]][0]
+        rse = QOS[(ok or gone)[0]["qos"]][0]
         return [
             {
                 "did": f["did"],
-                "state": "AVAILABLE",
+                "state": "AVAILABLE" if ok else "RELEASED",
                 "path": f"/storage/{rse}/demo/{f['name']}",
                 "url": None,
                 "rse": rse,

@@ -153,6 +153,7 @@ class FakeRucio:
         total = len(self.files_of((rule["scope"], rule["name"])))
         rule["locks_ok_cnt"], rule["locks_replicating_cnt"] = done, total - done
         rule["state"] = "OK" if done == total else "REPLICATING"
+        rule["updated_at"] = rfc1123(datetime.now(timezone.utc))
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -366,6 +367,16 @@ class FakeRucio:
                 )
         return stream(rows)
 
+    @staticmethod
+    def expiry(rule: dict[str, Any]) -> datetime:
+        return datetime.strptime(rule["expires_at"], "%a, %d %b %Y %H:%M:%S UTC").replace(
+            tzinfo=timezone.utc
+        )
+
+    def live_rules(self) -> dict[str, dict[str, Any]]:
+        """The rules not deleted (Rucio still lists deleted ones until its cleaner runs)."""
+        return {i: r for i, r in self.rules.items() if not r.get("_deleted")}
+
     def rule_view(self, rule: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in rule.items() if not k.startswith("_")}
 
@@ -417,6 +428,7 @@ class FakeRucio:
                 "grouping": body["grouping"],
                 "source_replica_expression": body.get("source_replica_expression"),
                 "created_at": rfc1123(now),
+                "updated_at": rfc1123(now),
                 "expires_at": rfc1123(now + timedelta(seconds=body["lifetime"])),
                 "_rse": rses[0],
                 "_body": body,
@@ -427,12 +439,20 @@ class FakeRucio:
             return error(404, "RuleNotFound", "No replication rule found.")
         if method == "GET":
             return httpx.Response(200, json=self.rule_view(rule))
+        now = datetime.now(timezone.utc)
         if method == "PUT":
             options = json.loads(request.content)["options"]
-            expires = datetime.now(timezone.utc) + timedelta(seconds=options["lifetime"])
-            rule["expires_at"] = rfc1123(expires)
+            if "lifetime" in options:
+                expires = now + timedelta(seconds=options["lifetime"])
+                rule["expires_at"] = rfc1123(expires)
+                rule.pop("_deleted", None)  # a new lifetime keeps a soft-deleted rule
+            if "comment" in options:
+                rule["comments"] = options["comment"]
+            rule["updated_at"] = rfc1123(now)
             return httpx.Response(200, text="")
         if method == "DELETE":
-            del self.rules[parts[1]]
+            # As Rucio: a soft delete, the rule stays (up to an hour) until the cleaner runs.
+            expires = min(now + timedelta(hours=1), self.expiry(rule))
+            rule["expires_at"], rule["_deleted"] = rfc1123(expires), True
             return httpx.Response(200, text="")
         return httpx.Response(405)

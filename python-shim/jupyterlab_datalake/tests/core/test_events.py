@@ -1,6 +1,6 @@
 """The broker subscription: configuration, what counts as a rule event, and the connection's life
 (with a stand-in for stomp.py's connection that calls back from its own thread, as stomp.py does).
-The real broker is in tests/integration/test_events.py."""
+The real broker is in tests/integration/test_events_through_broker.py."""
 
 import asyncio
 import json

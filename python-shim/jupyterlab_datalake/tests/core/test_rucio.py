@@ -160,7 +160,8 @@ async def test_hostile_segments_never_change_the_endpoint(value):
         seen.append(request)
         if request.url.path.endswith("/auth/userpass"):
             return httpx.Response(200, headers={"X-Rucio-Auth-Token": "t" * 32})
-        return httpx.Response(200, json={})
+        # An answer of the shape every call below expects.
+        return httpx.Response(200, json={"id": "i", "scope": "s", "name": "n", "type": "FILE"})
 
     client = make_client(httpx.MockTransport(record))
     await client.did(DID(value, value))

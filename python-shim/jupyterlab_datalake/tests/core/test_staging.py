@@ -54,16 +54,27 @@ async def test_a_new_service_finds_the_stagings_again(service, fake_rucio):
     staged = await service.stage(
         ["demo:lofar-obs-sb000", "demo:lofar-obs-sb001"], qos="CHEAP-ANALYSIS"
     )
-    # A rule not made by this product is not a staging.
+    template = next(iter(fake_rucio.rules.values()))
+    # Rules made by hand: one on a QoS class's expression (a staging made outside JupyterLab),
+    # one elsewhere (no staging at all).
+    fake_rucio.rules["e" * 32] = {
+        **template,
+        "id": "e" * 32,
+        "name": "lofar-obs-sb002",
+        "comments": "made by hand",
+    }
     fake_rucio.rules["f" * 32] = {
-        **next(iter(fake_rucio.rules.values())),
+        **template,
         "id": "f" * 32,
         "comments": "made by hand",
+        "rse_expression": "LAKE-SAFE",
     }
     restarted = DatalakeService(service.config, transport=fake_rucio.transport())
     listed = (await restarted.list_stagings())["stagings"]
-    assert sorted(s["id"] for s in listed) == sorted(s["id"] for s in staged["stagings"])
+    ours = sorted(s["id"] for s in staged["stagings"])
+    assert sorted(s["id"] for s in listed) == sorted([*ours, "e" * 32])
     assert {s["qos"] for s in listed} == {"CHEAP-ANALYSIS"}
+    assert {s["id"]: s["outside"] for s in listed} == {**dict.fromkeys(ours, False), "e" * 32: True}
     with pytest.raises(DatalakeError) as info:
         await restarted.release("f" * 32)
     assert info.value.reason == "NOT_A_STAGING"

@@ -234,6 +234,31 @@ def test_same_notebook_headless(
     print(f"headless run: {elapsed:.1f} s")
 
 
+def test_a_notebook_made_by_dragging_a_did_runs_headless_unchanged(
+    testbed: Path, own_rules: Datalake, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Given: data near the hub, and the cell the panel inserts when a DID is dropped on a
+    # notebook (src/notebook/drop.ts pathsCode): no %load_ext, no import
+    own_rules.stage("demo:lofar-obs-sb000", qos="FAST", lifetime="1h").wait(timeout=120)
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("lofar_obs_sb000 = %datalake paths demo:lofar-obs-sb000"),
+            nbformat.v4.new_code_cell(
+                "import os\nprint('FILES', sum(os.path.isfile(p) for p in lofar_obs_sb000))"
+            ),
+        ]
+    )
+    # When: run as a batch job would: only DATALAKE_CONFIG, no Jupyter server, no startup file
+    for key in ("DATALAKE_SHIM_URL", "DATALAKE_SHIM_SECRET", "PYTHONSTARTUP"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DATALAKE_CONFIG", str(testbed))
+    NotebookClient(
+        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    # Then: the magics were there (the kernel configuration the package installs), paths too
+    assert nb.cells[1].outputs[0]["text"] == "FILES 4\n"
+
+
 def test_shim_errors_reach_the_kernel_as_sentences(server: Server) -> None:
     kernel_id, connection_file = server.start_kernel()
     try:

@@ -19,6 +19,7 @@ from tornado.httpclient import HTTPClientError
 
 from jupyterlab_datalake.core import did as grammar
 from jupyterlab_datalake.core.auth import Secret
+from jupyterlab_datalake.core.rucio import STR
 from jupyterlab_datalake.core.service import DatalakeService
 from jupyterlab_datalake.errors import DatalakeError
 
@@ -105,7 +106,8 @@ async def test_stage_fast_then_local_paths_match_checksums(lake):
             assert f"{zlib.adler32(path.read_bytes()):08x}" == checksums[entry["did"]]
         # The copy is next to the hub: FAR-FAST (same QoS, other site) is never chosen.
         inst = lake.instance()
-        locks = [lock async for lock in inst.client.stream("GET", "rules", staging["id"], "locks")]
+        lines = inst.client.stream("GET", "rules", staging["id"], "locks", shape={"rse": STR})
+        locks = [lock async for lock in lines]
         assert {lock["rse"] for lock in locks} == {"HUB-FAST"}
     finally:
         if created:

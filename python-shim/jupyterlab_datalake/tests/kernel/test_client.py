@@ -6,7 +6,7 @@ import asyncio
 import json
 import os
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import httpx
 import pytest
@@ -197,6 +197,24 @@ def test_status_extend_release(lake, stub):
     assert info.value.reason == "NO_STAGING"
 
 
+def test_paths_after_a_release_say_so_and_need_stages_again(lake, stub):
+    did = "demo:lofar-obs-sb000"
+    lake.stage(did, qos="FAST").wait()
+    assert len(lake.paths(did)) == 4
+    lake.release(did)
+    # The copies are still on disk for a while: paths says they were released, never returns them
+    with pytest.raises(DatalakeError) as info:
+        lake.paths(did)
+    assert info.value.reason == "RELEASED"
+    assert info.value.message == (
+        "Your staging of demo:lofar-obs-sb000 was released: its 4 files stay near the hub only "
+        "until Rucio deletes them. To keep using them, %datalake stage demo:lofar-obs-sb000 "
+        "--qos CLASS --wait."
+    )
+    assert len(lake.need(did)[did]) == 4
+    assert [r["did"] for r in stub.rules.values()] == [did]
+
+
 def test_need_stages_only_missing(lake, stub):
     lake.stage("demo:lofar-obs-sb000").wait()
     stub.calls.clear()
@@ -300,7 +318,11 @@ def test_http_channel_routes(http):
     http.call("release", "ab" * 16)
     assert http.call("list_stagings", instance="other") == {"stagings": []}
     lake = Datalake(http)
-    assert lake.paths("demo:ds") == ["/p/1", "root://x/2"]
+    # A URL never stands where a local path is expected: it is asked for, or it is an error.
+    with pytest.raises(DatalakeError) as info:
+        lake.paths("demo:ds")
+    assert info.value.reason == "NOT_LOCAL" and "urls=True" in info.value.message
+    assert lake.paths("demo:ds", urls=True) == ["/p/1", "root://x/2"]
 
 
 def test_http_channel_errors_keep_sentence(http):
@@ -393,6 +415,9 @@ class FakeService:
     async def close(self):
         self.closed = True
 
+    def call(self, verb, arguments):
+        return getattr(self, verb)(**arguments)
+
 
 async def test_in_process_channel_inside_a_running_loop():
     # Like a kernel: the caller's thread already runs an event loop.
@@ -415,3 +440,54 @@ def test_extending_a_handle_costs_one_call_per_rule(lake, stub):
     staging.extend("2d")
     assert stub.calls == ["extend", "extend"]
     assert [stub.rules[r]["lifetime"] for r in staging.rule_ids] == [172800, 172800]
+
+
+@pytest.mark.parametrize("timeout", [10**400, float("nan"), float("inf"), 0, -1, "soon"])
+def test_a_timeout_that_is_no_duration_is_a_sentence(lake, timeout):
+    lake.stage("demo:lofar-obs-sb000")
+    with pytest.raises(DatalakeError) as info:
+        lake.wait("demo:lofar-obs-sb000", timeout=timeout)
+    assert info.value.reason == "BAD_DURATION" and "timeout" in info.value.message
+
+
+def test_wait_has_a_default_timeout_that_says_what_to_do(lake, stub, monkeypatch):
+    monkeypatch.setattr("jupyterlab_datalake.kernel.results.DEFAULT_WAIT", 0.05)
+    stub.step = 0
+    staging = lake.stage("demo:lofar-obs-sb000")
+    with pytest.raises(DatalakeError) as info:
+        staging.wait()
+    assert info.value.reason == "WAIT_TIMEOUT"
+    assert "--timeout" in info.value.message and "to wait longer" in info.value.message
+
+
+def test_a_stalled_staging_says_since_when(lake, stub):
+    stub.step = 0
+    staging = lake.stage("demo:lofar-obs-sb000")
+    since = datetime.now(timezone.utc) - timedelta(minutes=13, seconds=20)
+    stub.rules[staging.rule_ids[0]]["stalled_since"] = since.isoformat().replace("+00:00", "Z")
+    progress = staging.progress()
+    assert str(progress).endswith("— no file arrived for 13m 20s")
+    with pytest.raises(DatalakeError) as info:
+        staging.wait(timeout=0.05)
+    assert "no file arrived for 13m" in info.value.message
+    assert "Rucio's transfers seem stuck" in info.value.message
+
+
+def test_status_says_when_it_is_the_last_list_rucio_gave(lake, stub, monkeypatch):
+    lake.stage("demo:lofar-obs-sb000")
+    listed = stub.list_stagings()
+    late = {
+        "message": "Rucio has not answered for 2 s. This is the list as Rucio gave it at "
+        "10:00:00 UTC.",
+        "reason": "RUCIO_TIMEOUT",
+    }
+    monkeypatch.setattr(
+        stub,
+        "list_stagings",
+        lambda **_: {**listed, "listed_at": "2026-01-01T10:00:00Z", "error": late},
+    )
+    caption = lake.status()._table()[0]
+    assert caption == (
+        "Stagings (1) — Rucio has not answered for 2 s. This is the list as Rucio gave it at "
+        "10:00:00 UTC."
+    )

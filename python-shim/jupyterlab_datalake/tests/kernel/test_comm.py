@@ -137,6 +137,20 @@ def test_unknown_did_is_an_error_reply(kernel):
     assert reply["status"] == "error" and "does not exist" in reply["message"]
 
 
+def test_a_bind_that_breaks_in_the_kernel_is_still_answered(kernel):
+    # The frontend waits for an answer per variable: an unexpected failure is one too.
+    kernel.execute(
+        "def _boom(*args, **kwargs):\n    raise ValueError('not JSON')\n"
+        "_paths, stub.paths = stub.paths, _boom"
+    )
+    try:
+        reply = kernel.send({"action": "bind", "name": "broken", "did": "demo:lofar-obs-sb000"})
+    finally:
+        kernel.execute("stub.paths = _paths")
+    assert (reply["status"], reply["reason"], reply["name"]) == ("error", "KERNEL_ERROR", "broken")
+    assert reply["message"] == "Binding broken failed in the kernel (ValueError); try again."
+
+
 def test_not_staged_binds_placeholder(kernel):
     reply = kernel.send({"action": "bind", "name": "later", "did": "demo:lofar-obs-sb001"})
     assert reply["status"] == "ok" and reply["state"] == "NOT_STAGED"

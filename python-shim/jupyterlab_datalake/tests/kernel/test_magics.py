@@ -210,3 +210,32 @@ def test_cell_magic_need_error_skips_body(ip):
     with pytest.raises(DatalakeError, match="does not exist"):
         ip.run_cell_magic("datalake", "need demo:nope", "n = 1")
     assert "n" not in ip.user_ns
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ('ls "demo:lofar', "UsageError: %datalake ls: No closing quotation; check the quotes"),
+        (
+            "stage demo:lofar-obs-sb000 --lifetime 1" + "0" * 400 + "d",
+            "DatalakeError: The lifetime",
+        ),
+        ("stage demo:lofar-obs-sb000 --lifetime nan", "DatalakeError: The lifetime 'nan'"),
+        ("stage demo:lofar-obs-sb000 --start-in inf", "DatalakeError: The start delay 'inf'"),
+        ("wait demo:lofar-obs-sb000 --timeout " + "9" * 400, "DatalakeError: The timeout"),
+        ("wait demo:lofar-obs-sb000 --timeout -5", "DatalakeError: The timeout '-5'"),
+        ("ls demo:* -n 1e5", "UsageError"),
+    ],
+)
+def test_mistakes_in_a_line_are_one_sentence(ip, capsys, line, says):
+    result = ip.run_cell(f"%datalake {line}")
+    out = capsys.readouterr()
+    shown = out.out + out.err
+    assert result.error_in_exec is not None or result.error_before_exec is not None
+    assert says in shown
+    assert "Traceback" not in shown and "----> " not in shown
+
+
+def test_filter_values_that_are_no_finite_number_stay_text(ip, stub):
+    run(ip, "ls demo:* -f run_number=1e999 -f note=nan -f n=3 -f x=2.5")
+    assert stub.last_filters == {"run_number": "1e999", "note": "nan", "n": 3, "x": 2.5}

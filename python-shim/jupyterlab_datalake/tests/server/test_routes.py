@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from conftest import body
+from conftest import body, fetch_error
 from fake_rucio import PASSWORD
 from tornado.httpclient import HTTPClientError
 
@@ -30,12 +30,6 @@ ALL_ROUTES = [("GET", p, q) for p, q in GET_ROUTES] + [
     ("PATCH", f"stagings/{RULE}", {}),
     ("DELETE", f"stagings/{RULE}", {}),
 ]
-
-
-async def fetch_error(jp_fetch, *parts, **kwargs):
-    with pytest.raises(HTTPClientError) as info:
-        await jp_fetch(*parts, **kwargs)
-    return info.value
 
 
 async def test_instances(jp_fetch, app_service):
@@ -162,7 +156,8 @@ async def test_stage_route_201_then_200(jp_fetch, app_service, fake_rucio):
     )
     assert body(patched)["expires_at"] > staging["expires_at"]
     deleted = await jp_fetch("datalake", "stagings", staging["id"], method="DELETE")
-    assert deleted.code == 204 and not fake_rucio.rules
+    assert deleted.code == 204 and not fake_rucio.live_rules()
+    assert body(await jp_fetch("datalake", "stagings"))["stagings"] == []
 
 
 async def test_unknown_qos_is_400_listing_classes(jp_fetch, app_service):
@@ -237,7 +232,8 @@ async def test_kernel_environment(jp_serverapp):
     )
     url = os.environ["DATALAKE_SHIM_URL"]
     assert url.startswith("http://127.0.0.1:") and url.endswith(jp_serverapp.base_url + "datalake/")
-    assert os.environ["PYTHONSTARTUP"].endswith(os.path.join("kernel", "startup.py"))
+    # The magics load by the kernel configuration in <prefix>/etc/ipython, not PYTHONSTARTUP.
+    assert "startup.py" not in os.environ.get("PYTHONSTARTUP", "")
 
 
 async def test_no_secret_in_any_response(jp_fetch, jp_serverapp, app_service, fake_rucio):
