@@ -480,8 +480,9 @@ class StagingManager:
     ) -> dict[str, Any]:
         """These stagings once one of them changed after cursor ``after``, or after ``timeout``
         seconds (at most ``MAX_WAIT`` and ``longest``): ``{"stagings": [...], "cursor": N}``.
-        Without ``after`` they are answered at once; pass the answer's cursor to the next call. Answered from the
-        cache, which broker events or the watch loops keep current: it costs Rucio nothing."""
+        Without ``after`` they are answered at once; pass the answer's cursor to the next call.
+        Answered from the cache, which broker events or the watch loops keep current: it costs
+        Rucio nothing."""
         ids = [parse_rule_id(r) for r in _rule_id_list(rule_ids)]
         seconds = min(_wait_seconds(timeout), longest)
         cursor = _cursor(after)
