@@ -268,7 +268,8 @@ async def test_events_tell_the_tab_and_the_kernel_within_2s_of_rucio(jp_fetch, j
         assert tab_late <= WITHIN_RUCIO and kernel_late <= WITHIN_RUCIO
         sent = counting.since(posted, ok)
         print(f"{len(sent)} Rucio requests from the POST to OK: {sent}")
-        assert sent[0] == "POST /rules/"
+        # The DID is checked before the rule is made (a refused request creates nothing).
+        assert sent.index("POST /rules/") <= 1, sent
         assert len(sent) <= MAX_RUCIO_REQUESTS, sent
         assert events.received >= 1
         await asyncio.sleep(2)  # any late or repeated news would arrive by now
