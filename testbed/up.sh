@@ -121,7 +121,8 @@ start_x509_server
 # 7. Daemon loop (judge, conveyor with the local copy tool, reaper).
 if ! cmdline_has "$RUN/daemons.pid" daemons.py; then
     stop_pid daemons
-    setsid "$PY" "$TESTBED_SRC/daemons.py" </dev/null >>"$LOG/daemons.log" 2>&1 9>&- &
+    rm -f "$RUN/daemons.pause" # a test that died while holding the loop back
+    TESTBED_PAUSE_FILE="$RUN/daemons.pause" setsid "$PY" "$TESTBED_SRC/daemons.py" </dev/null >>"$LOG/daemons.log" 2>&1 9>&- &
     echo $! >"$RUN/daemons.pid"
 fi
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .events import EventsConfig, parse_events
 
 AUTH_TYPES = ("userpass", "oidc", "x509_proxy")
 QOS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -63,6 +64,8 @@ class InstanceConfig:
     webui_url: str | None = None
     default_lifetime: int = 86400
     max_lifetime: int = 2592000
+    #: the broker hermes publishes Rucio's messages to; None: the shim polls Rucio
+    events: EventsConfig | None = None
 
     def public(self) -> dict[str, Any]:
         """What the browser may see about this instance."""
@@ -210,6 +213,7 @@ def parse_instance(raw: object, index: int, *, base_dir: Path | None = None) -> 
         webui_url=_url(raw, "webui_url", where),
         default_lifetime=default_lifetime,
         max_lifetime=max_lifetime,
+        events=parse_events(raw.get("events"), where),
     )
 
 
