@@ -169,6 +169,21 @@ export interface IDatalakeAPI {
   stage(request: IStageRequest, instance?: string): Promise<IStaging[]>;
   extend(id: string, lifetime: number, instance?: string): Promise<IStaging>;
   release(id: string, instance?: string): Promise<void>;
+  /** Hear every change of this instance's stagings as the shim learns it (a WebSocket). */
+  watchStagings(
+    instance: string,
+    onPush: (push: IStagingPush) => void,
+    onOpen: () => void
+  ): IStagingWatch;
+}
+
+/** What the shim pushes on `stagings/events`: a staging that changed, or one that is gone. */
+export type IStagingPush = { staging: IStaging } | { removed: string };
+
+/** An open `watchStagings`: `closed` settles when the connection ends, for whatever reason. */
+export interface IStagingWatch {
+  readonly closed: Promise<void>;
+  close(): void;
 }
 
 export interface IPageRequest {

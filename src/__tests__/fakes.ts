@@ -119,6 +119,11 @@ export function fakeAPI(
     stage: jest.fn(async () => []),
     extend: jest.fn(async (id: string) => staging({ id })),
     release: jest.fn(async () => undefined),
+    // A push that never opens: the model keeps polling, as with a shim without the route.
+    watchStagings: jest.fn(() => ({
+      closed: new Promise<void>(() => undefined),
+      close: jest.fn()
+    })),
     ...patch
   };
   return api as unknown as jest.Mocked<IDatalakeAPI>;

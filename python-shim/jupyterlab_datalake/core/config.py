@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .events import EventsConfig, parse_events
 
 AUTH_TYPES = ("userpass", "oidc", "hub", "x509_proxy")
 # Where JupyterHub keeps the OIDC access token in a user's auth_state (OAuthenticator's key).
@@ -66,6 +67,8 @@ class InstanceConfig:
     webui_url: str | None = None
     default_lifetime: int = 86400
     max_lifetime: int = 2592000
+    #: the broker hermes publishes Rucio's messages to; None: the shim polls Rucio
+    events: EventsConfig | None = None
 
     def public(self) -> dict[str, Any]:
         """What the browser may see about this instance."""
@@ -213,6 +216,7 @@ def parse_instance(raw: object, index: int, *, base_dir: Path | None = None) -> 
         webui_url=_url(raw, "webui_url", where),
         default_lifetime=default_lifetime,
         max_lifetime=max_lifetime,
+        events=parse_events(raw.get("events"), where),
     )
 
 

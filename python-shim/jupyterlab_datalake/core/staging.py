@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
 import time
@@ -29,6 +30,7 @@ from ..errors import DatalakeError, shown
 from .auth import iso, parse_rucio_date
 from .config import MIN_LIFETIME, InstanceConfig, QosClass
 from .did import DID, parse_did
+from .events import DEFAULT_RECONCILE
 from .rucio import RucioClient
 from .watcher import RuleWatcher
 
@@ -42,6 +44,8 @@ RELEASED = TAG + "-released"
 RULE_ID_PATTERN = "[0-9a-fA-F]{32}"
 SOURCE_QOS_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 COMMENT_MAX = 255
+# The longest a wait for a change is held open (below proxies' and the kernel's read timeouts).
+MAX_WAIT = 25.0
 # A staging not done whose rule Rucio has not updated for this long shows ``stalled_since``.
 STALL_AFTER = 600.0
 # With a listing of the stagings older than the cache's lifetime, callers wait this long (at
@@ -197,6 +201,54 @@ def staging_from_rule(
     }
 
 
+def _rule_id_list(rule_ids: object) -> list[object]:
+    """A list, a JSON list (the kernel's query string) or comma-separated ids; 1 to 100."""
+    if isinstance(rule_ids, str):
+        text = rule_ids.strip()
+        if text.startswith("["):
+            try:
+                rule_ids = json.loads(text)
+            except ValueError:
+                rule_ids = None
+        else:
+            rule_ids = [part.strip() for part in text.split(",") if part.strip()]
+    if not isinstance(rule_ids, list) or not 1 <= len(rule_ids) <= 100:
+        raise DatalakeError(
+            400,
+            "Give 'rule_ids' as 1 to 100 rule ids (a list, or separated by commas).",
+            "BAD_RULE_ID",
+        )
+    return rule_ids
+
+
+def _wait_seconds(timeout: object) -> float:
+    if timeout in (None, ""):
+        return MAX_WAIT
+    try:
+        seconds = float(timeout)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if isinstance(timeout, bool) or not 0 <= seconds <= MAX_WAIT:
+        raise DatalakeError(
+            400, f"timeout must be a number of seconds from 0 to {MAX_WAIT:.0f}.", "BAD_TIMEOUT"
+        )
+    return seconds
+
+
+def _cursor(after: object) -> int | None:
+    if after in (None, ""):
+        return None
+    try:
+        cursor = int(after)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        cursor = -1
+    if isinstance(after, bool) or cursor < 0:
+        raise DatalakeError(
+            400, "after must be the cursor of a previous answer (a whole number).", "BAD_CURSOR"
+        )
+    return cursor
+
+
 class StagingManager:
     """Create, list, watch, extend and release the stagings of one instance."""
 
@@ -214,7 +266,11 @@ class StagingManager:
         # Stagings from before the instance was recorded in the tag belong to the default one.
         self.keeps_untagged = keeps_untagged
         self.list_ttl = list_ttl
-        self.watcher = watcher or RuleWatcher(self.fetch)
+        events = instance.events
+        self.watcher = watcher or RuleWatcher(
+            self.fetch,
+            reconcile_interval=events.reconcile_interval if events else DEFAULT_RECONCILE,
+        )
         self._sizes: dict[DID, tuple[int | None, int | None]] = {}
         self._account: str | None = None
         self._list_ids: list[str] | None = None
@@ -357,7 +413,10 @@ class StagingManager:
         older list is answered with its ``listed_at`` and the ``error`` that kept it old.
         """
         error: DatalakeError | None = None
-        if self._list_ids is None or time.monotonic() - self._listed_at > self.list_ttl:
+        # With broker events the cached stagings are kept current by them: listing again is
+        # only the slow reconcile (and how stagings made elsewhere show up).
+        ttl = self.watcher.reconcile_interval if self.watcher.events_live else self.list_ttl
+        if self._list_ids is None or time.monotonic() - self._listed_at > ttl:
             if self._listing is None or self._listing.done():
                 self._listing = asyncio.get_running_loop().create_task(self._relist())
                 self._listing.add_done_callback(_retrieved)
@@ -404,10 +463,9 @@ class StagingManager:
             async for rule in lines:
                 if not self.is_staging(rule, account):
                     continue
-                if self.watcher.is_polling(rule["id"]):
-                    self.watcher.get(rule["id"])
-                else:
-                    self.watcher.put(rule["id"], await self._staging(rule))
+                # As fresh as a GET of the rule: a watch loop's next look waits again, so one
+                # listing stands for all its stagings' polls.
+                self.watcher.put(rule["id"], await self._staging(rule))
                 ids.append(rule["id"])
         # Stagings made or released while this listing ran are kept as they are now.
         for gone in set(self._list_ids or ()) - set(ids):
@@ -440,12 +498,34 @@ class StagingManager:
             "grouping": "DATASET",
             "lifetime": lifetime,
             "comment": comment,
+            # hermes then sends rule_progress (10 % steps) and rule_ok for it (core/events.py).
+            "notify": "P",
         }
         if source:
             body["source_replica_expression"] = source
         if delay:
             body["delay_injection"] = delay
         return body
+
+    async def wait_change(
+        self,
+        rule_ids: object,
+        after: object = None,
+        timeout: object = None,
+        longest: float = MAX_WAIT,
+    ) -> dict[str, Any]:
+        """These stagings once one of them changed after cursor ``after``, or after ``timeout``
+        seconds (at most ``MAX_WAIT`` and ``longest``): ``{"stagings": [...], "cursor": N}``.
+        Without ``after`` they are answered at once; pass the answer's cursor to the next call.
+        Answered from the cache, which broker events or the watch loops keep current: it costs
+        Rucio nothing."""
+        ids = [parse_rule_id(r) for r in _rule_id_list(rule_ids)]
+        seconds = min(_wait_seconds(timeout), longest)
+        cursor = _cursor(after)
+        stagings = [await self.get(rule_id) for rule_id in ids]
+        if cursor is not None and await self.watcher.wait_change(ids, cursor, seconds):
+            stagings = [await self.get(rule_id) for rule_id in ids]
+        return {"stagings": stagings, "cursor": self.watcher.seq}
 
     def _source_expression(self, source_qos: object) -> str | None:
         if source_qos in (None, ""):

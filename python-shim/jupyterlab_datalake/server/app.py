@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import socket
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
@@ -14,6 +16,7 @@ from ..core.hub import HUB_TOKEN_ENVS
 from ..core.service import DatalakeService
 from ..errors import ConfigError
 from .kernel_env import KernelEnvironment, seal_process, shim_url
+from .push import push_handlers
 from .routes import SECRET_SETTING, SERVICE_SETTING, handlers
 
 
@@ -48,6 +51,11 @@ class DatalakeApp(ExtensionApp):
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
+        # The shim's own messages (the broker connection, token renewals) go to the server's log.
+        package_log = logging.getLogger("jupyterlab_datalake")
+        package_log.handlers = list(self.log.handlers)
+        package_log.setLevel(self.log.level)
+        package_log.propagate = False
         try:
             config = resolve_config(
                 list(self.instances), self.default_instance, self.request_timeout
@@ -73,12 +81,16 @@ class DatalakeApp(ExtensionApp):
 
     def _secret_envs(self, config: DatalakeConfig) -> list[str]:
         """Variables kernels and terminals must not inherit: the secrets the configuration
-        names, and, when the token comes from the hub, the server's hub API token (it can
-        read the owner's auth_state)."""
+        names (Rucio's and the broker's), and, when the token comes from the hub, the server's
+        hub API token (it can read the owner's auth_state)."""
         names = [
             name
             for instance in config.instances.values()
-            for name in (instance.auth.token_env, instance.auth.password_env)
+            for name in (
+                instance.auth.token_env,
+                instance.auth.password_env,
+                instance.events.password_env if instance.events else None,
+            )
             if name
         ]
         if any(instance.auth.type == "hub" for instance in config.instances.values()):
@@ -106,12 +118,18 @@ class DatalakeApp(ExtensionApp):
             getattr(hub_auth, "api_token", None)
 
     def initialize_handlers(self) -> None:
+        # The socket first: `stagings/<not a rule id>` would otherwise answer it with a 400.
+        self.handlers.extend(push_handlers())
         self.handlers.extend(handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # The port is bound by now (it may have been 0 or busy at initialize time).
         if self.kernel_channel:
             self._set_shim_url()
+        if serverapp is not None and serverapp.port:
+            # Host and port name this server's durable broker subscription: the same after a
+            # restart (the broker hands over what it kept), different for two servers side by side.
+            self.service.events_identity = f"{socket.gethostname()}-{serverapp.port}"
 
     def _set_shim_url(self) -> None:
         server = self.serverapp

@@ -33,6 +33,7 @@ async def test_stage_sends_a_complete_rule(service, fake_rucio):
         "comment": "jupyterlab-datalake@stub FAST for the demo",
         "source_replica_expression": "QOS=SAFE",
         "delay_injection": 120,
+        "notify": "P",
     }
     assert staging["state"] == "REPLICATING" and staging["files_total"] == 4
     assert staging["bytes_total"] == sum(
