@@ -127,6 +127,11 @@ export class DatalakeModel implements IDatalakeModel {
     return this._instance;
   }
 
+  /** The instance the server uses when a request names none (its kernels too). */
+  get defaultInstance(): string {
+    return this._defaultInstance;
+  }
+
   get instanceInfo(): IInstance | null {
     return this._instances.find(i => i.name === this._instance) ?? null;
   }
@@ -169,6 +174,7 @@ export class DatalakeModel implements IDatalakeModel {
     try {
       const answer = await this._api.instances();
       this._instances = answer.instances;
+      this._defaultInstance = answer.default;
       if (!answer.instances.some(i => i.name === this._instance)) {
         this._instance = answer.default;
       }
@@ -762,6 +768,7 @@ export class DatalakeModel implements IDatalakeModel {
   private _disposed = false;
   private _instances: IInstance[] = [];
   private _instance = '';
+  private _defaultInstance = '';
   private _whoami: IWhoami | null = null;
   private _connecting = false;
   private _connectionError: IDatalakeError | null = null;

@@ -86,7 +86,9 @@ export function fakeAPI(
       account: 'alice',
       rucio_version: '38.0.0',
       token_expires_at: new Date(Date.now() + 3600_000).toISOString(),
-      auth_type: 'userpass'
+      auth_type: 'userpass',
+      token_source: null,
+      token_auto_renew: true
     })),
     scopes: jest.fn(async () => ['demo', 'user.alice']),
     search: jest.fn(async () => ({ items: [], next_cursor: null })),

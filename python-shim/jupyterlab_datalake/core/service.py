@@ -47,10 +47,12 @@ class Instance:
         timeout: float,
         transport: httpx.AsyncBaseTransport | None,
         events_identity: str | None = None,
+        *,
+        is_default: bool = True,
     ):
         self.config = config
         self.client = RucioClient(config, timeout=timeout, transport=transport)
-        self.staging = StagingManager(config, self.client)
+        self.staging = StagingManager(config, self.client, keeps_untagged=is_default)
         self.paths = PathResolver(config, self.client)
         self.listings = ListingCache()
         self.browse = Browser(self.client, self.listings)
@@ -138,6 +140,7 @@ class DatalakeService:
                 self.config.request_timeout,
                 self._transport,
                 self.events_identity,
+                is_default=name == self.config.default_instance,
             )
         return self._instances[name]
 
@@ -208,6 +211,10 @@ class DatalakeService:
             "rucio_version": inst.version,
             "token_expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
             "auth_type": auth.auth_type,
+            # Where the token came from (hub, file, env; null: issued by Rucio), and whether
+            # the shim gets a new one before it expires (then the user has nothing to do).
+            "token_source": auth.token_source,
+            "token_auto_renew": auth.renews,
         }
 
     async def scopes(self, *, instance: str | None = None) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 QoS class + the hub's site expression → ``QOS=<class>&<site_expression>`` (per-class override).
 Rucio is the source of truth: the list comes from ``GET /rules/?account=``: this account's rules
-tagged in their comment by this product, and its rules made outside JupyterLab (the Rucio client,
-the WebUI) on exactly a QoS class's expression, which are shown read-only (``outside``: extend and
-release answer 409). One shared listing at a time and one RuleWatcher loop per rule keep Rucio's
+tagged in their comment by this product, ``jupyterlab-datalake@<instance> <QoS> [comment]``, with
+this instance's name (it keeps the stagings of two instances apart even when both reach the same
+Rucio as the same account), and its rules made outside JupyterLab (the Rucio client, the WebUI) on
+exactly a QoS class's expression, which are shown read-only (``outside``: extend and release
+answer 409). One shared listing at a time and one RuleWatcher loop per rule keep Rucio's
 load independent of the number of open tabs; when Rucio does not answer, the last list is served
 with its age.
 
@@ -36,7 +38,7 @@ log = logging.getLogger(__name__)
 
 TAG = "jupyterlab-datalake"
 # Rucio only soft-deletes a rule (it lingers up to an hour): a released staging is re-commented
-# with this prefix, which ``tagged_qos`` does not accept, so it leaves the stagings list at once.
+# with this prefix, which ``staging_tag`` does not accept, so it leaves the stagings list at once.
 RELEASED = TAG + "-released"
 # A Rucio rule id: 32 hex digits, in any case (the same rule as src/staging.ts).
 RULE_ID_PATTERN = "[0-9a-fA-F]{32}"
@@ -99,14 +101,17 @@ def parse_rule_id(rule_id: object) -> str:
     return rule_id.lower()
 
 
-def make_comment(qos: str, comment: object) -> str:
+def make_comment(instance: str, qos: str, comment: object) -> str:
     if comment is not None and not isinstance(comment, str):
         raise DatalakeError(400, "The comment must be a string.", "BAD_COMMENT")
-    text = f"{TAG} {qos}" + (f" {comment.strip()}" if comment and comment.strip() else "")
+    text = f"{TAG}@{instance} {qos}" + (
+        f" {comment.strip()}" if comment and comment.strip() else ""
+    )
     if len(text) > COMMENT_MAX:
         raise DatalakeError(
             400,
-            f"The comment is too long: keep it under {COMMENT_MAX - 40} characters.",
+            f"The comment is too long: keep it under {COMMENT_MAX - 40 - len(instance)} "
+            "characters.",
             "BAD_COMMENT",
         )
     if not text.isprintable():
@@ -116,12 +121,25 @@ def make_comment(qos: str, comment: object) -> str:
     return text
 
 
+def staging_tag(comment: object) -> tuple[str | None, str] | None:
+    """(instance, QoS class) of a rule comment made by this product, else None. Stagings made
+    before the instance was recorded (``jupyterlab-datalake <QoS>``) have instance None."""
+    if not isinstance(comment, str):
+        return None
+    head, _, rest = comment.partition(" ")
+    if head == TAG:
+        instance = None
+    elif head.startswith(TAG + "@") and len(head) > len(TAG) + 1:
+        instance = head[len(TAG) + 1 :]
+    else:
+        return None
+    return instance, rest.split(" ", 1)[0]
+
+
 def tagged_qos(comment: object) -> str | None:
     """The QoS class recorded in a rule comment made by this product, else None."""
-    if not isinstance(comment, str) or not (comment == TAG or comment.startswith(TAG + " ")):
-        return None
-    parts = comment.split(" ", 2)
-    return parts[1] if len(parts) > 1 else ""
+    tag = staging_tag(comment)
+    return tag[1] if tag else None
 
 
 def rule_comment(rule: dict[str, Any]) -> str | None:
@@ -241,9 +259,12 @@ class StagingManager:
         *,
         list_ttl: float = 30.0,
         watcher: RuleWatcher | None = None,
+        keeps_untagged: bool = True,
     ) -> None:
         self.instance = instance
         self.client = client
+        # Stagings from before the instance was recorded in the tag belong to the default one.
+        self.keeps_untagged = keeps_untagged
         self.list_ttl = list_ttl
         events = instance.events
         self.watcher = watcher or RuleWatcher(
@@ -271,14 +292,21 @@ class StagingManager:
             self._account = account
         return self._account
 
+    def owns(self, rule: dict[str, Any]) -> bool:
+        """Whether a rule was made by this product for this instance (by its comment tag)."""
+        tag = staging_tag(rule_comment(rule))
+        return tag is not None and (
+            tag[0] == self.instance.name or (tag[0] is None and self.keeps_untagged)
+        )
+
     def is_staging(self, rule: dict[str, Any], account: str) -> bool:
-        """This account's rule made here, or made outside on exactly a QoS class's expression."""
+        """This account's rule made here for this instance, or made outside (untagged) on
+        exactly a QoS class's expression; never another instance's staging."""
         if rule.get("account") != account or is_released(rule):
             return False
-        return (
-            tagged_qos(rule_comment(rule)) is not None
-            or class_of_expression(self.instance, rule.get("rse_expression")) is not None
-        )
+        if staging_tag(rule_comment(rule)) is not None:
+            return self.owns(rule)
+        return class_of_expression(self.instance, rule.get("rse_expression")) is not None
 
     def near_hub(self, expression: object) -> bool:
         """True for an RSE expression that puts copies near the hub."""
@@ -334,6 +362,14 @@ class StagingManager:
                 404,
                 f"Staging {rule_id} was released: stage the DID again to keep a copy near the hub.",
                 "RULE_NOT_FOUND",
+            )
+        tag = staging_tag(rule_comment(rule))
+        if tag is not None and not self.owns(rule) and rule.get("account") == await self.account():
+            raise DatalakeError(
+                404,
+                f"Rule {rule_id} is a staging of instance {tag[0] or '(unnamed)'!r}, not of "
+                f"{self.instance.name!r}: switch to that instance to manage it.",
+                "NOT_A_STAGING",
             )
         if not self.is_staging(rule, await self.account()):
             raise DatalakeError(
@@ -578,7 +614,7 @@ class StagingManager:
         parsed = list(dict.fromkeys(parse_did(d) for d in dids))
         qos_class = resolve_qos(self.instance, qos)
         lifetime = validate_lifetime(self.instance, lifetime)
-        tag = make_comment(qos_class.name, comment)
+        tag = make_comment(self.instance.name, qos_class.name, comment)
         source = self._source_expression(source_qos)
         delay = self._delay(start_in)
         account = await self.account()
@@ -631,6 +667,15 @@ class StagingManager:
                 "DUPLICATE_RULE",
             )
         rule_id = str(existing["id"])
+        other = staging_tag(rule_comment(existing))
+        if other is not None and not is_released(existing) and not self.owns(existing):
+            raise DatalakeError(
+                409,
+                f"{did} is already staged in QoS class {qos.name} by instance "
+                f"{other[0] or '(unnamed)'!r} of the same Rucio account: use it there, or "
+                "release it there first.",
+                "DUPLICATE_RULE",
+            )
         if is_released(existing):
             # A released staging still lingering in Rucio: take it back, with the lifetime
             # asked for now (not the hour left by the release).

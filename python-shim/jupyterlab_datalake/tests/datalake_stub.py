@@ -49,12 +49,15 @@ class StubChannel(Channel):
         self.released: dict[str, dict[str, Any]] = {}
         self.last_filters: dict[str, Any] | None = None
         self.calls: list[str] = []
+        #: (verb, instance) of every call: which instance each verb was asked of
+        self.asked: list[tuple[str, str | None]] = []
         self.down = False
         self.cursor = 0
         self._ids = itertools.count(1)
 
     def _call(self, verb: Verb, arguments: dict[str, Any], instance: str | None) -> Any:
         self.calls.append(verb.name)
+        self.asked.append((verb.name, instance))
         if self.down:
             raise DatalakeError(
                 502,

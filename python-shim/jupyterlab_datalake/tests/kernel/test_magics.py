@@ -239,3 +239,12 @@ def test_mistakes_in_a_line_are_one_sentence(ip, capsys, line, says):
 def test_filter_values_that_are_no_finite_number_stay_text(ip, stub):
     run(ip, "ls demo:* -f run_number=1e999 -f note=nan -f n=3 -f x=2.5")
     assert stub.last_filters == {"run_number": "1e999", "note": "nan", "n": 3, "x": 2.5}
+
+
+def test_every_verb_asks_the_instance_named_by_instance(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 -q FAST --instance testbed-x509 --wait")
+    ip.run_cell("p = %datalake paths demo:lofar-obs-sb000 --instance testbed-x509")
+    run(ip, "status -i testbed-x509")
+    run(ip, "ls demo:lofar-* --instance testbed-x509")
+    assert {instance for _, instance in stub.asked} == {"testbed-x509"}
+    assert {"stage", "paths", "list_stagings", "search"} <= {verb for verb, _ in stub.asked}
