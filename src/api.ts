@@ -1,6 +1,7 @@
 import type { ServerConnection } from '@jupyterlab/services';
 
 import type { ILifecycleAPI, IUploadLine, IVerifyLine } from './lifecycle';
+import { watchStagings } from './push';
 import { DatalakeRequestError, requestAPI, requestLines } from './request';
 import { parseRuleId } from './staging';
 import type {
@@ -147,7 +148,9 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
         method: 'DELETE',
         query: { instance }
       });
-    }
+    },
+    watchStagings: (instance, onPush, onOpen) =>
+      watchStagings(settings, instance, onPush, onOpen)
   };
 }
 

@@ -526,7 +526,7 @@ class _Plan:
             "rse_expression": self.qos.expression,
             "grouping": "NONE",
             "lifetime": self.lifetime,
-            "comment": make_comment(self.qos.name, "upload"),
+            "comment": make_comment(self.up.instance.name, self.qos.name, "upload"),
         }
         rule_id = await self.client.add_rule(body)
         # A staging now: the panel's next list has it without waiting for a relisting.

@@ -296,3 +296,12 @@ def test_move_with_wait_switches_a_bound_path_list(ip, stub):
     assert moved.state == "OK" and moved.expression == "QOS=CHEAP-ANALYSIS&site=HUB"
     assert all("/HUB-CHEAP/" in path for path in ip.user_ns["p"]) and len(ip.user_ns["p"]) == 4
     assert [r["qos"] for r in stub.rules.values()] == ["CHEAP-ANALYSIS"]
+
+
+def test_every_verb_asks_the_instance_named_by_instance(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 -q FAST --instance testbed-x509 --wait")
+    ip.run_cell("p = %datalake paths demo:lofar-obs-sb000 --instance testbed-x509")
+    run(ip, "status -i testbed-x509")
+    run(ip, "ls demo:lofar-* --instance testbed-x509")
+    assert {instance for _, instance in stub.asked} == {"testbed-x509"}
+    assert {"stage", "paths", "list_stagings", "search"} <= {verb for verb, _ in stub.asked}
