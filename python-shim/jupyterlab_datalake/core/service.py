@@ -28,6 +28,8 @@ from .config import (
 from .did import parse_did
 from .listings import ListingCache
 from .paths import PathResolver
+from .preview import Preview
+from .quota import Quota
 from .rucio import RucioClient
 from .staging import StagingManager, qos_expression
 from .verbs import VERBS
@@ -43,11 +45,13 @@ class Instance:
     ):
         self.config = config
         self.client = RucioClient(config, timeout=timeout, transport=transport)
-        self.staging = StagingManager(config, self.client)
+        self.quota = Quota(self.client)
+        self.staging = StagingManager(config, self.client, quota=self.quota)
         self.paths = PathResolver(config, self.client)
         self.listings = ListingCache()
         self.browse = Browser(self.client, self.listings)
         self.availability = Availability(config, self.client, self.staging)
+        self.preview = Preview(config, self.client, self.availability, self.staging, self.quota)
         self.version: str | None = None
 
     async def close(self) -> None:
@@ -259,6 +263,12 @@ class DatalakeService:
         return await self.instance(instance).staging.stage(
             dids, qos, lifetime, source_qos, start_in, comment
         )
+
+    async def preview(
+        self, did: str, qos: str | None = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """What staging ``did`` with ``qos`` would do: storage, files to move, quota left."""
+        return await self.instance(instance).preview.preview(parse_did(did), qos)
 
     async def get_staging(self, rule_id: str, *, instance: str | None = None) -> dict[str, Any]:
         return await self.instance(instance).staging.get(rule_id)

@@ -27,6 +27,7 @@ from ..errors import DatalakeError, shown
 from .auth import iso, parse_rucio_date
 from .config import MIN_LIFETIME, InstanceConfig, QosClass
 from .did import DID, parse_did
+from .quota import Quota
 from .rucio import RucioClient
 from .watcher import RuleWatcher
 
@@ -189,12 +190,16 @@ class StagingManager:
         *,
         list_ttl: float = 30.0,
         watcher: RuleWatcher | None = None,
+        quota: Quota | None = None,
     ) -> None:
         self.instance = instance
         self.client = client
+        self.quota = quota or Quota(client)
         self.list_ttl = list_ttl
         self.watcher = watcher or RuleWatcher(self.fetch)
         self._sizes: dict[DID, tuple[int | None, int | None]] = {}
+        # Why Rucio suspended a rule without saying so, worked out once per rule.
+        self._reasons: dict[str, str | None] = {}
         self._account: str | None = None
         self._list_ids: list[str] | None = None
         self._listed_at = 0.0
@@ -263,7 +268,25 @@ class StagingManager:
 
     async def _staging(self, rule: dict[str, Any]) -> dict[str, Any]:
         size = await self.did_size(DID(str(rule.get("scope")), str(rule.get("name"))))
-        return staging_from_rule(rule, self.instance, size)
+        staging = staging_from_rule(rule, self.instance, size)
+        if staging["state"] == "SUSPENDED" and not staging["error"]:
+            staging["error"] = await self._why_suspended(rule, size[0])
+        return staging
+
+    async def _why_suspended(self, rule: dict[str, Any], size: int | None) -> str | None:
+        """Rucio suspends a rule it cannot place within the account's quota (a DID of 10,000
+        files or more, injected later) and leaves its ``error`` empty: say so."""
+        rule_id = str(rule.get("id"))
+        expression, account = rule.get("rse_expression"), rule.get("account")
+        if rule_id in self._reasons or not (
+            isinstance(expression, str) and isinstance(account, str) and size
+        ):
+            return self._reasons.get(rule_id)
+        try:
+            self._reasons[rule_id] = await self.quota.shortfall(account, expression, size)
+        except DatalakeError:
+            return None  # asked again at the next poll
+        return self._reasons[rule_id]
 
     async def fetch(self, rule_id: str) -> dict[str, Any]:
         """One ``GET /rules/{id}``; the watcher's poll."""
@@ -463,6 +486,21 @@ class StagingManager:
                 "DID_NOT_FOUND",
             )
 
+    async def _check_quota(self, dids: list[DID], account: str, qos: QosClass) -> None:
+        """The DIDs fit in the account's quota on the class's storage (``Quota.check``); a DID
+        this account has already staged there is paid for, so it is not counted again."""
+        sizes = {str(did): self._sizes[did][0] or 0 for did in dids}
+        try:
+            await self.quota.check(account, qos.expression, sizes, qos.name)
+        except DatalakeError as e:
+            if e.reason != "QUOTA_EXCEEDED":
+                raise
+            for did in dids:
+                rule = await self._existing(did, account, qos.expression)
+                if rule is not None and not is_released(rule):
+                    del sizes[str(did)]
+            await self.quota.check(account, qos.expression, sizes, qos.name)
+
     async def _check_source(self, source: str) -> None:
         try:
             rses = await self.client.rses(source)
@@ -505,6 +543,7 @@ class StagingManager:
         await self._check_dids(parsed)
         if source:
             await self._check_source(source)
+        await self._check_quota(parsed, account, qos_class)
         stagings: list[dict[str, Any]] = []
         # What this request changed: (rule id, None) for a new rule, (rule id, its comment)
         # for a released rule taken back.
@@ -521,6 +560,8 @@ class StagingManager:
                 await asyncio.shield(self._undo(made, qos_class.name, failure))
                 raise
         self._joined(stagings)
+        if made:
+            self.quota.forget(account)
         return {"stagings": stagings, "created": any(c is None for _, c in made)}
 
     async def _create(

@@ -89,6 +89,7 @@ VERBS: dict[str, Verb] = {
         Verb("qos", "GET", "qos"),
         Verb("list_stagings", "GET", "stagings"),
         Verb("stage", "POST", "stagings", _STAGE),
+        Verb("preview", "GET", "stagings/preview", ("did", "qos"), required=_DID),
         Verb("get_staging", "GET", "stagings/{rule_id}", ("rule_id",)),
         Verb("extend", "PATCH", "stagings/{rule_id}", ("rule_id", "lifetime")),
         Verb("release", "DELETE", "stagings/{rule_id}", ("rule_id",)),

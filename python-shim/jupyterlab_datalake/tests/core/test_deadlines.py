@@ -27,6 +27,7 @@ ARGUMENTS = {
     "qos": {},
     "list_stagings": {},
     "stage": {"dids": ["demo:lofar-obs-sb000"], "qos": "FAST"},
+    "preview": {"did": "demo:lofar-obs-sb000", "qos": "FAST"},
     "get_staging": {"rule_id": RULE},
     "extend": {"rule_id": RULE, "lifetime": 7200},
     "release": {"rule_id": RULE},

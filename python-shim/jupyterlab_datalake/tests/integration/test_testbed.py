@@ -176,6 +176,7 @@ ROUTES = [
     ("GET", "qos", {}, None),
     ("GET", "stagings", {}, None),
     ("POST", "stagings", {}, {"dids": [DID], "qos": "GOLD"}),
+    ("GET", "stagings/preview", {"did": DID, "qos": "FAST"}, None),
     ("GET", "stagings/" + "0" * 32, {}, None),
     ("PATCH", "stagings/" + "0" * 32, {}, {"lifetime": 600}),
     ("DELETE", "stagings/" + "0" * 32, {}, None),

@@ -21,6 +21,7 @@ GET_ROUTES = [
     ("did/rules", {"did": "demo:lofar-obs"}),
     ("qos", {}),
     ("stagings", {}),
+    ("stagings/preview", {"did": "demo:lofar-obs-sb000", "qos": "FAST"}),
     ("paths", {"did": "demo:lofar-obs-sb000"}),
 ]
 RULE = "0" * 31 + "1"
