@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # Usage changes when rules are made or removed (and abacus counts them): read again after this.
 ROOM_TTL = 30.0
+# RSE expressions change rarely.
+RSES_TTL = 300.0
 
 
 def room_left(usage: Mapping[str, Any]) -> int | None:
@@ -50,6 +52,7 @@ class Quota:
     def __init__(self, client: RucioClient) -> None:
         self.client = client
         self._room: dict[tuple[str, str], tuple[float, int | None, bool]] = {}
+        self._rses: dict[str, tuple[float, list[str]]] = {}
 
     async def room(self, account: str, rse: str) -> tuple[int | None, bool]:
         """(bytes left or None for no limit, whether Rucio told us)."""
@@ -75,13 +78,18 @@ class Quota:
             del self._room[key]
 
     async def rses(self, expression: str) -> list[str]:
-        """The RSEs an expression selects (none when Rucio finds none)."""
+        """The RSEs an expression selects (none when Rucio finds none), kept a while."""
+        cached = self._rses.get(expression)
+        if cached and time.monotonic() - cached[0] < RSES_TTL:
+            return cached[1]
         try:
-            return sorted(await self.client.rses(expression))
+            rses = sorted(await self.client.rses(expression))
         except DatalakeError as e:
             if e.reason not in ("NO_ELIGIBLE_RSE", "RUCIO_REFUSED"):
                 raise
-            return []
+            rses = []
+        self._rses[expression] = (time.monotonic(), rses)
+        return rses
 
     async def shortfall(self, account: str, expression: str, size: int) -> str | None:
         """Why a rule of ``size`` bytes cannot be placed by quota, in words; None when it could

@@ -25,9 +25,11 @@ from typing import Any
 
 from ..errors import DatalakeError, shown
 from .auth import iso, parse_rucio_date
+from .browse import did_type
 from .config import MIN_LIFETIME, InstanceConfig, QosClass
 from .did import DID, parse_did
 from .quota import Quota
+from .replica_counts import DEEP_REPLICA_LIMIT, replica_rows
 from .rucio import RucioClient
 from .watcher import RuleWatcher
 
@@ -198,6 +200,7 @@ class StagingManager:
         self.list_ttl = list_ttl
         self.watcher = watcher or RuleWatcher(self.fetch)
         self._sizes: dict[DID, tuple[int | None, int | None]] = {}
+        self._kinds: dict[DID, str] = {}
         # Why Rucio suspended a rule without saying so, worked out once per rule.
         self._reasons: dict[str, str | None] = {}
         self._account: str | None = None
@@ -265,13 +268,39 @@ class StagingManager:
         info = await self.client.did(did)
         files = 1 if info.get("type") == "FILE" else info.get("length")
         self._sizes[did] = (info.get("bytes"), files)
+        self._kinds[did] = did_type(info.get("type"))
 
     async def _staging(self, rule: dict[str, Any]) -> dict[str, Any]:
         size = await self.did_size(DID(str(rule.get("scope")), str(rule.get("name"))))
         staging = staging_from_rule(rule, self.instance, size)
         if staging["state"] == "SUSPENDED" and not staging["error"]:
             staging["error"] = await self._why_suspended(rule, size[0])
+        staging["bytes_ok"] = await self._bytes_arrived(staging, size)
         return staging
+
+    async def _bytes_arrived(
+        self, staging: dict[str, Any], size: tuple[int | None, int | None]
+    ) -> int | None:
+        """Bytes of the DID on the staging's storage so far, from Rucio's dataset replica
+        counts there (one line per dataset and RSE, whatever the number of files); None when
+        not known. Only asked while files are moving."""
+        if staging["state"] == "OK":
+            return size[0]
+        if staging["state"] not in ("REPLICATING", "STUCK"):
+            return None
+        did = parse_did(staging["did"])
+        kind = self._kinds.get(did)
+        expression = staging["rse_expression"]
+        if kind is None or not isinstance(expression, str):
+            return None
+        deep = size[1] is None or size[1] <= DEEP_REPLICA_LIMIT
+        try:
+            rses = set(await self.quota.rses(expression))
+            rows = await replica_rows(self.client, did, kind, deep)
+        except DatalakeError:
+            return None  # the next poll asks again; the staging is shown meanwhile
+        arrived = sum(int(r["available_bytes"] or 0) for r in rows if r["rse"] in rses)
+        return min(arrived, size[0]) if size[0] is not None else arrived
 
     async def _why_suspended(self, rule: dict[str, Any], size: int | None) -> str | None:
         """Rucio suspends a rule it cannot place within the account's quota (a DID of 10,000

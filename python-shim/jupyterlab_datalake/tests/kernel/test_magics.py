@@ -239,3 +239,17 @@ def test_mistakes_in_a_line_are_one_sentence(ip, capsys, line, says):
 def test_filter_values_that_are_no_finite_number_stay_text(ip, stub):
     run(ip, "ls demo:* -f run_number=1e999 -f note=nan -f n=3 -f x=2.5")
     assert stub.last_filters == {"run_number": "1e999", "note": "nan", "n": 3, "x": 2.5}
+
+
+def test_status_says_why_a_staging_stopped(ip, stub, capsys):
+    # Given: a staging Rucio stopped, with the shim's reason
+    run(ip, "stage demo:lofar-obs-sb001")
+    (rule,) = stub.rules.values()
+    reason = "over your quota on HUB-FAST (needs 21.0 TB, 10.0 TB left)"
+    rule.update(state="SUSPENDED", files_replicating=0, error=reason)
+    capsys.readouterr()
+    # When
+    ip.run_cell("%datalake status")
+    # Then: the state and the reason are on screen
+    out = capsys.readouterr().out
+    assert "SUSPENDED" in out and reason in out
