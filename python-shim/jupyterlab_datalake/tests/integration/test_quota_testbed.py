@@ -117,3 +117,25 @@ async def test_a_rule_rucio_suspends_for_quota_shows_why(lake, testbed):  # noqa
             assert "(needs 21.0 TB, 10.0 TB left)" in staging["error"]
         finally:
             await lake.release(rule_id)
+
+
+async def test_bytes_arrived_grow_to_the_total(lake):  # noqa: F811
+    made = await lake.stage([SB], qos="CHEAP-ANALYSIS", lifetime=600)
+    (staging,) = made["stagings"]
+    seen = []
+    try:
+        deadline = time.monotonic() + 90
+        while staging["state"] != "OK":
+            assert staging["state"] in ("REPLICATING", "INJECT"), staging
+            if staging["state"] == "REPLICATING":
+                seen.append(staging["bytes_ok"])
+            assert time.monotonic() < deadline, staging
+            await asyncio.sleep(1)
+            lake.instance().staging.watcher.forget(staging["id"])
+            staging = await lake.get_staging(staging["id"])
+        assert staging["bytes_ok"] == staging["bytes_total"] > 0
+        assert all(isinstance(b, int) and 0 <= b <= staging["bytes_total"] for b in seen)
+        assert seen == sorted(seen)
+    finally:
+        if made["created"]:
+            await lake.release(staging["id"])
