@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from .. import __version__
 from ..errors import ConfigError, DatalakeError, shown
 from .availability import Availability
 from .browse import DEFAULT_LIMIT, Browser
@@ -161,6 +162,11 @@ class DatalakeService:
             await lines.aclose()  # type: ignore[attr-defined]
 
     # ---- instances and identity -------------------------------------------------------------
+
+    async def version(self) -> dict[str, Any]:
+        """This package's version, for the frontend's handshake (it says when they differ).
+        Answered configured or not: a mismatch explains many other failures."""
+        return {"version": __version__}
 
     async def instances(self) -> dict[str, Any]:
         if self.config is None:

@@ -77,6 +77,7 @@ _STAGE = ("dids", "qos", "lifetime", "source_qos", "start_in", "comment")
 VERBS: dict[str, Verb] = {
     verb.name: verb
     for verb in (
+        Verb("version", "GET", "version", per_instance=False),
         Verb("instances", "GET", "instances", per_instance=False),
         Verb("whoami", "GET", "whoami"),
         Verb("scopes", "GET", "scopes"),

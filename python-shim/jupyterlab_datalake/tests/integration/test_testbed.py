@@ -164,6 +164,7 @@ async def test_browse_against_real_rucio(lake):
 
 
 ROUTES = [
+    ("GET", "version", {}, None),
     ("GET", "instances", {}, None),
     ("GET", "whoami", {}, None),
     ("GET", "scopes", {}, None),

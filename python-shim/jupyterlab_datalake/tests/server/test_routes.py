@@ -10,6 +10,7 @@ from tornado.httpclient import HTTPClientError
 from jupyterlab_datalake.server.routes import handlers
 
 GET_ROUTES = [
+    ("version", {}),
     ("instances", {}),
     ("whoami", {}),
     ("scopes", {}),
@@ -31,6 +32,12 @@ ALL_ROUTES = [("GET", p, q) for p, q in GET_ROUTES] + [
     ("PATCH", f"stagings/{RULE}", {}),
     ("DELETE", f"stagings/{RULE}", {}),
 ]
+
+
+async def test_version_is_the_package_version(jp_fetch, app_service):
+    from jupyterlab_datalake import __version__
+
+    assert body(await jp_fetch("datalake", "version")) == {"version": __version__}
 
 
 async def test_instances(jp_fetch, app_service):
