@@ -283,11 +283,9 @@ class StagingManager:
     ) -> int | None:
         """Bytes of the DID on the staging's storage so far, from Rucio's dataset replica
         counts there (one line per dataset and RSE, whatever the number of files); None when
-        not known. Only asked while files are moving."""
+        not known."""
         if staging["state"] == "OK":
             return size[0]
-        if staging["state"] not in ("REPLICATING", "STUCK"):
-            return None
         did = parse_did(staging["did"])
         kind = self._kinds.get(did)
         expression = staging["rse_expression"]
