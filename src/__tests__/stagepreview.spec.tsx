@@ -114,6 +114,30 @@ describe('the stage form says what staging will do', () => {
     model.dispose();
   });
 
+  it('is read again once the DID is staged, and then shows that staging', async () => {
+    const api = fakeAPI({
+      stage: jest.fn(async () => [staging({ id: 'r9', did: 'demo:ds' })])
+    });
+    const model = await connected(api);
+    const form = <StageForm model={model} trans={trans} did="demo:ds" />;
+    const view = render(form);
+    await act(() => flush());
+    expect(api.preview).toHaveBeenCalledTimes(1);
+    api.preview.mockImplementation(async (d: string, qos: string) =>
+      preview(d, qos, { existing: staging({ id: 'r9', did: 'demo:ds' }) })
+    );
+    await act(async () => {
+      await model.stage({ dids: ['demo:ds'], qos: 'FAST' });
+    });
+    view.rerender(<StageForm model={model} trans={trans} did="demo:ds" />);
+    await act(() => flush());
+    expect(api.preview).toHaveBeenCalledTimes(2);
+    expect(
+      screen.getByText('You already stage it there: Copying 0 of 4 files')
+    ).toBeTruthy();
+    model.dispose();
+  });
+
   it('says when the preview cannot be had', async () => {
     const api = fakeAPI({
       preview: jest

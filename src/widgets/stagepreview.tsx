@@ -7,8 +7,8 @@ import { describeStaging } from '../states';
 import type { IDatalakeError, IDatalakeModel, IStagePreview } from '../tokens';
 
 /**
- * The preview of one (DID, QoS class), read again when either changes; an answer for a choice
- * the user has already left is dropped.
+ * The preview of one (DID, QoS class), read again when either changes or a staging of the
+ * DID comes or goes; an answer for a choice the user has already left is dropped.
  */
 export function usePreview(
   model: IDatalakeModel,
@@ -21,6 +21,10 @@ export function usePreview(
     error: IDatalakeError | null;
   }>({ key: '', preview: null, error: null });
   const key = `${did}\n${qos}`;
+  const stagings = model.stagings
+    .filter(s => s.did === did)
+    .map(s => s.id)
+    .join(' ');
   useEffect(() => {
     if (!qos) {
       return;
@@ -35,7 +39,7 @@ export function usePreview(
     return () => {
       current = false;
     };
-  }, [model, did, qos]);
+  }, [model, did, qos, stagings]);
   return state.key === key
     ? { preview: state.preview, error: state.error }
     : { preview: null, error: null };
