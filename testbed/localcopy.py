@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -38,6 +39,20 @@ NAME = "localcopy"
 
 class LocalCopyError(Exception):
     """A copy failed; the submitter marks the request SUBMISSION_FAILED and Rucio retries."""
+
+
+def copy_pace() -> float:
+    """Seconds to spend per file copied: 0, unless `.testbed/run/copy-pace` says otherwise.
+
+    `scripts/screenshots.sh` writes it for the picture of a staging in flight (copies here
+    take a second, too fast to see); nothing else does. It slows the testbed's transfers,
+    never the product.
+    """
+    pace = Path(os.environ.get("RUCIO_CONFIG", "")).parent.parent / "run" / "copy-pace"
+    try:
+        return max(0.0, min(30.0, float(pace.read_text())))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _url_path(url: str) -> Path:
@@ -101,6 +116,7 @@ class LocalCopyTransfertool(MockTransfertool):
             src = _url_path(t.source_url(t.src))
             dst = _url_path(t.dest_url)
             rws = t.rws
+            time.sleep(copy_pace())
             copy_one(src, dst, rws.byte_count, rws.adler32)
             self.logger(logging.INFO, "localcopy %s -> %s", src, dst)
         return str(uuid.uuid4())

@@ -128,8 +128,9 @@ test('stage with FAST for 1 day, see it done, extend it, release it', async ({
         seen.push(Number(await progress.getAttribute('aria-valuenow')));
         states.add((await staging.getAttribute('data-state')) ?? '');
         words.add((await state.textContent()) ?? '');
-        if (seen.length === 2) {
-          // Most likely still in flight (the testbed copies in a second or two).
+        const now = seen[seen.length - 1];
+        if (!shotTaken && now >= 50 && now < 100) {
+          // In flight, half there (scripts/screenshots.sh slows the testbed's copies).
           await shot(page, 'stagings-view.png');
           shotTaken = true;
         }
@@ -172,6 +173,10 @@ test('stage with FAST for 1 day, see it done, extend it, release it', async ({
     expect(
       [...words].some(w => /^(Copying \d of 4 files|Queued)/.test(w))
     ).toBeTruthy();
+    // While copying, the bytes arrived too.
+    for (const w of [...words].filter(w => w.startsWith('Copying'))) {
+      expect(w).toMatch(/^Copying \d of 4 files \(\S+ \S+ of \S+ \S+\)/);
+    }
     expect(Number(await chart.getAttribute('data-samples'))).toBeGreaterThan(1);
     await expect(
       page.locator('.Toastify__toast', {

@@ -9,7 +9,16 @@ import * as path from 'path';
 
 import type { APIRequestContext } from '@playwright/test';
 
-import { ROOT, SB001, expect, galata, shim, siSize, test } from './fixtures';
+import {
+  ROOT,
+  SB001,
+  expect,
+  galata,
+  shim,
+  shot,
+  siSize,
+  test
+} from './fixtures';
 
 const BIG = 'demo:big-100k';
 
@@ -76,12 +85,13 @@ test('the stage form says where the copy goes, what moves and the quota left', a
 });
 
 test('staging demo:big-100k is refused beside the button and creates nothing', async ({
+  page,
   request,
   lake
 }) => {
   const before = (await shim(request).stagings()).filter(s => s.did === BIG);
-  const page = await lake.open(BIG);
-  const form = page.locator(`form.jp-datalake-stage[data-did="${BIG}"]`);
+  const didPage = await lake.open(BIG);
+  const form = didPage.locator(`form.jp-datalake-stage[data-did="${BIG}"]`);
   await form.getByRole('combobox', { name: 'QoS class' }).selectOption('FAST');
   // Said before the click...
   const warning = form.locator('.jp-datalake-preview-warning');
@@ -97,6 +107,7 @@ test('staging demo:big-100k is refused beside the button and creates nothing', a
   await expect(refusal).toContainText('Nothing was staged');
   await expect(stage).toBeInViewport();
   await expect(refusal).toBeInViewport();
+  await shot(page, 'stage-refused.png');
   const after = (await shim(request).stagings()).filter(s => s.did === BIG);
   expect(after).toEqual(before);
 });
