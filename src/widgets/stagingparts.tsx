@@ -18,10 +18,13 @@ export function StateLabel(props: { words: IStateWords }): JSX.Element {
       data-raw-state={words.raw}
       title={words.tooltip}
     >
-      {words.label}
-      {words.counts && (
-        <span className="jp-datalake-state-counts">{` (${words.counts})`}</span>
-      )}
+      {/* One flex item, so a long label and its counts wrap as one text in narrow lists. */}
+      <span>
+        {words.label}
+        {words.counts && (
+          <span className="jp-datalake-state-counts">{` (${words.counts})`}</span>
+        )}
+      </span>
     </span>
   );
 }

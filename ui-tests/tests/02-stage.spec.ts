@@ -121,28 +121,18 @@ test('stage with FAST for 1 day, see it done, extend it, release it', async ({
   const seen: number[] = [];
   const states = new Set<string>();
   const words = new Set<string>();
-  let shotTaken = false;
   await expect
     .poll(
       async () => {
         seen.push(Number(await progress.getAttribute('aria-valuenow')));
         states.add((await staging.getAttribute('data-state')) ?? '');
         words.add((await state.textContent()) ?? '');
-        const now = seen[seen.length - 1];
-        if (!shotTaken && now >= 50 && now < 100) {
-          // In flight, half there (scripts/screenshots.sh slows the testbed's copies).
-          await shot(page, 'stagings-view.png');
-          shotTaken = true;
-        }
         return seen[seen.length - 1];
       },
       { timeout: 90000, intervals: [250] }
     )
     .toBe(100);
   expect([...seen].sort((a, b) => a - b)).toEqual(seen);
-  if (!shotTaken) {
-    await shot(page, 'stagings-view.png');
-  }
   await expect(staging).toHaveAttribute('data-state', 'OK');
   await expect(state).toHaveText('Ready');
   // Rucio's own word is in the tooltip.

@@ -21,6 +21,8 @@ import {
 } from './fixtures';
 
 const BIG = 'demo:big-100k';
+// The container: 12 files to copy, used by no other test, so its copy travels.
+const OBS = 'demo:lofar-obs';
 
 test.use({
   viewport: { width: 1280, height: 800 },
@@ -110,6 +112,60 @@ test('staging demo:big-100k is refused beside the button and creates nothing', a
   await shot(page, 'stage-refused.png');
   const after = (await shim(request).stagings()).filter(s => s.did === BIG);
   expect(after).toEqual(before);
+});
+
+test('a staging in flight shows files and bytes arrived, and charts the bytes', async ({
+  page,
+  request,
+  lake
+}) => {
+  test.setTimeout(180000);
+  const api = shim(request);
+  await api.releaseAll(OBS, 'CHEAP-ANALYSIS');
+  const size = siSize((await api.json('did', { did: OBS })).bytes);
+  const made = await api.stage(OBS, 'CHEAP-ANALYSIS', 3600);
+  try {
+    const view = await lake.openStagings();
+    const staging = view.locator(
+      `li.jp-datalake-staging[data-staging-id="${made.id}"]`
+    );
+    const state = staging.locator('.jp-datalake-state');
+    const progress = staging.getByRole('progressbar');
+    const words: string[] = [];
+    let shotTaken = false;
+    await expect
+      .poll(
+        async () => {
+          words.push((await state.textContent()) ?? '');
+          const percent = Number(await progress.getAttribute('aria-valuenow'));
+          if (!shotTaken && percent >= 50 && percent < 100) {
+            // Half there (scripts/screenshots.sh slows the testbed's copies for this).
+            await shot(page, 'stagings-view.png');
+            shotTaken = true;
+          }
+          return staging.getAttribute('data-state');
+        },
+        { timeout: 120000, intervals: [250] }
+      )
+      .toBe('OK');
+    // While copying, the words say the bytes too; at the end every byte is there.
+    for (const w of words.filter(w => w.startsWith('Copying'))) {
+      expect(w).toMatch(
+        new RegExp(`^Copying \\d+ of 12 files \\(.+ of ${size}\\)`)
+      );
+    }
+    await expect(staging.locator('.jp-datalake-staging-files')).toHaveText(
+      `12/12 files · ${size} of ${size}`
+    );
+    const chart = staging.locator('.jp-datalake-chart');
+    await expect(chart).toHaveAttribute('data-unit', 'bytes');
+    await expect(chart.getByRole('img')).toHaveAttribute(
+      'aria-label',
+      new RegExp(`${size} of ${size} at`)
+    );
+  } finally {
+    await api.release(made.id);
+  }
 });
 
 test('a staging Rucio stopped says why, in the view and as a notification', async ({

@@ -120,7 +120,8 @@ async def test_a_rule_rucio_suspends_for_quota_shows_why(lake, testbed):  # noqa
 
 
 async def test_bytes_arrived_grow_to_the_total(lake):  # noqa: F811
-    made = await lake.stage([SB], qos="CHEAP-ANALYSIS", lifetime=600)
+    # Not SB with CHEAP-ANALYSIS: the UI tests leave a delayed (INJECT) staging of it.
+    made = await lake.stage(["demo:lofar-obs-sb000"], qos="CHEAP-ANALYSIS", lifetime=600)
     (staging,) = made["stagings"]
     seen = []
     try:
