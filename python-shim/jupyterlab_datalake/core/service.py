@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from .. import __version__
 from ..errors import ConfigError, DatalakeError, shown
+from ..version import __version__
 from .availability import Availability
 from .browse import DEFAULT_LIMIT, Browser
 from .config import (
