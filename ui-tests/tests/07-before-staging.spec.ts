@@ -21,8 +21,9 @@ import {
 } from './fixtures';
 
 const BIG = 'demo:big-100k';
-// The container: 12 files, staged whole by no other test, so its copy travels.
-const OBS = 'demo:lofar-obs';
+// Staged with CHEAP-ANALYSIS by no other UI test (03 needs sb002 away from the hub), so its
+// copy travels.
+const SB000 = 'demo:lofar-obs-sb000';
 
 test.use({
   viewport: { width: 1280, height: 800 },
@@ -121,11 +122,11 @@ test('a staging in flight shows files and bytes arrived, and charts the bytes', 
 }) => {
   test.setTimeout(180000);
   const api = shim(request);
-  await api.releaseAll(OBS, 'CHEAP-ANALYSIS');
-  const size = siSize((await api.json('did', { did: OBS })).bytes);
+  await api.releaseAll(SB000, 'CHEAP-ANALYSIS');
+  const size = siSize((await api.json('did', { did: SB000 })).bytes);
   // Watched from the start, so the chart has the whole copy.
   const view = await lake.openStagings();
-  const made = await api.stage(OBS, 'CHEAP-ANALYSIS', 3600);
+  const made = await api.stage(SB000, 'CHEAP-ANALYSIS', 3600);
   try {
     const staging = view.locator(
       `li.jp-datalake-staging[data-staging-id="${made.id}"]`
@@ -156,11 +157,11 @@ test('a staging in flight shows files and bytes arrived, and charts the bytes', 
     // While copying, the words say the bytes too; at the end every byte is there.
     for (const w of words.filter(w => w.startsWith('Copying'))) {
       expect(w).toMatch(
-        new RegExp(`^Copying \\d+ of 12 files \\(.+ of ${size}\\)`)
+        new RegExp(`^Copying \\d of 4 files \\(.+ of ${size}\\)`)
       );
     }
     await expect(staging.locator('.jp-datalake-staging-files')).toHaveText(
-      `12/12 files · ${size} of ${size}`
+      `4/4 files · ${size} of ${size}`
     );
     const chart = staging.locator('.jp-datalake-chart');
     await expect(chart).toHaveAttribute('data-unit', 'bytes');

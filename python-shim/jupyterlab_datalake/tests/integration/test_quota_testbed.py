@@ -119,7 +119,7 @@ async def test_a_rule_rucio_suspends_for_quota_shows_why(lake, testbed):  # noqa
             await lake.release(rule_id)
 
 
-async def test_bytes_arrived_grow_to_the_total(lake):  # noqa: F811
+async def test_bytes_arrived_grow_to_the_total(lake, testbed):  # noqa: F811
     # Not SB with CHEAP-ANALYSIS: the UI tests leave a delayed (INJECT) staging of it.
     made = await lake.stage(["demo:lofar-obs-sb000"], qos="CHEAP-ANALYSIS", lifetime=600)
     (staging,) = made["stagings"]
@@ -140,3 +140,7 @@ async def test_bytes_arrived_grow_to_the_total(lake):  # noqa: F811
     finally:
         if made["created"]:
             await lake.release(staging["id"])
+            # Released copies linger an hour with the rule; expire it so they go (the UI
+            # tests stage this DID again and want to watch a copy).
+            with alice_http(testbed) as rucio:
+                rucio.put(f"/rules/{staging['id']}", json={"options": {"lifetime": 1}})
