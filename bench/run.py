@@ -15,6 +15,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bundle_size
+import events_bench
 import shim_bench
 
 HERE = Path(__file__).resolve().parent
@@ -133,6 +134,9 @@ def main() -> None:
     _, tail = rest.split(END)
     (HERE / "README.md").write_text(f"{head}{START}\n{table(results)}\n{END}{tail}")
     print(table(results))
+    events = events_bench.measure()
+    events_bench.write(events)
+    print(events_bench.table(events))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 import type { ServerConnection } from '@jupyterlab/services';
 
+import { watchStagings } from './push';
 import { DatalakeRequestError, requestAPI } from './request';
 import { parseRuleId } from './staging';
 import type {
@@ -152,6 +153,8 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
         method: 'DELETE',
         query: { instance }
       });
-    }
+    },
+    watchStagings: (instance, onPush, onOpen) =>
+      watchStagings(settings, instance, onPush, onOpen)
   };
 }

@@ -50,6 +50,10 @@ export interface IWhoami {
   rucio_version: string;
   token_expires_at: string | null;
   auth_type: string;
+  /** Where the token came from: the hub's auth_state, a file, a variable; null: Rucio issued it. */
+  token_source: 'hub' | 'file' | 'env' | null;
+  /** The shim gets a new token before this one expires: nothing for the user to do. */
+  token_auto_renew: boolean;
 }
 
 export interface IReplica {
@@ -220,6 +224,21 @@ export interface IDatalakeAPI {
   preview(did: string, qos: string, instance?: string): Promise<IStagePreview>;
   extend(id: string, lifetime: number, instance?: string): Promise<IStaging>;
   release(id: string, instance?: string): Promise<void>;
+  /** Hear every change of this instance's stagings as the shim learns it (a WebSocket). */
+  watchStagings(
+    instance: string,
+    onPush: (push: IStagingPush) => void,
+    onOpen: () => void
+  ): IStagingWatch;
+}
+
+/** What the shim pushes on `stagings/events`: a staging that changed, or one that is gone. */
+export type IStagingPush = { staging: IStaging } | { removed: string };
+
+/** An open `watchStagings`: `closed` settles when the connection ends, for whatever reason. */
+export interface IStagingWatch {
+  readonly closed: Promise<void>;
+  close(): void;
 }
 
 export interface IPageRequest {
@@ -282,6 +301,8 @@ export interface IDatalakeModel {
   readonly instances: ReadonlyArray<IInstance>;
   /** The selected Rucio instance name (empty until instances are known). */
   readonly instance: string;
+  /** The instance the server uses when a request names none (its kernels too). */
+  readonly defaultInstance: string;
   readonly instanceInfo: IInstance | null;
   readonly whoami: IWhoami | null;
   readonly connecting: boolean;

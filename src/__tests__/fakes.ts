@@ -133,7 +133,9 @@ export function fakeAPI(
       account: 'alice',
       rucio_version: '38.0.0',
       token_expires_at: new Date(Date.now() + 3600_000).toISOString(),
-      auth_type: 'userpass'
+      auth_type: 'userpass',
+      token_source: null,
+      token_auto_renew: true
     })),
     scopes: jest.fn(async () => ['demo', 'user.alice']),
     search: jest.fn(async () => ({ items: [], next_cursor: null })),
@@ -165,6 +167,11 @@ export function fakeAPI(
     preview: jest.fn(async (d: string, qos: string) => preview(d, qos)),
     extend: jest.fn(async (id: string) => staging({ id })),
     release: jest.fn(async () => undefined),
+    // A push that never opens: the model keeps polling, as with a shim without the route.
+    watchStagings: jest.fn(() => ({
+      closed: new Promise<void>(() => undefined),
+      close: jest.fn()
+    })),
     ...patch
   };
   return api as unknown as jest.Mocked<IDatalakeAPI>;

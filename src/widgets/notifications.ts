@@ -30,7 +30,11 @@ export class StagingNotifier {
     switch (event.kind) {
       case 'completed':
         Notification.success(
-          trans.__('%1 is staged near the hub (%2).', staging.did, staging.qos),
+          trans.__(
+            '%1 is ready: its files are near the hub (%2).',
+            staging.did,
+            staging.qos
+          ),
           { autoClose: 8000, actions: [show] }
         );
         return;

@@ -170,7 +170,7 @@ test('stage with FAST for 1 day, see it done, extend it, release it', async ({
     expect(Number(await chart.getAttribute('data-samples'))).toBeGreaterThan(1);
     await expect(
       page.locator('.Toastify__toast', {
-        hasText: `${SB001} is staged near the hub (FAST).`
+        hasText: `${SB001} is ready: its files are near the hub (FAST).`
       })
     ).toBeVisible({ timeout: 15000 });
   } else {

@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from ..errors import DatalakeError
-from .auth import TokenProvider, make_token_provider
+from .auth import TokenProvider, make_token_provider, tls_failure, trust_context
 from .config import InstanceConfig
 from .did import DID
 
@@ -233,13 +233,13 @@ class RucioClient:
         self.base_url = instance.rucio_url.rstrip("/")
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=instance.ca_cert or True,
+            verify=trust_context(instance) if instance.ca_cert else True,
             transport=transport,
             follow_redirects=False,
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
             headers={"User-Agent": "jupyterlab-datalake"},
         )
-        self.auth = auth or make_token_provider(instance, self.http)
+        self.auth = auth or make_token_provider(instance, self.http, timeout=timeout)
 
     def url(self, *segments: str, collection: bool = False) -> str:
         """The base URL (its path prefix kept) and the encoded segments; ``collection`` adds the
@@ -304,6 +304,13 @@ class RucioClient:
         )
 
     def _unreachable(self, e: Exception) -> DatalakeError:
+        if tls_failure(e):
+            return DatalakeError(
+                502,
+                f"The TLS connection to Rucio at {self._host()} failed ({type(e).__name__}): "
+                "check that 'ca_cert' names the CA of the Rucio server.",
+                "RUCIO_UNREACHABLE",
+            )
         return DatalakeError(
             502,
             f"Rucio at {self._host()} is unreachable ({type(e).__name__}); check the network or "
@@ -365,11 +372,13 @@ class RucioClient:
                     await asyncio.sleep(delays.pop(0))
                     continue
                 raise self._unreachable(e) from e
-            except httpx.HTTPError as e:
+            except (httpx.HTTPError, OSError) as e:
                 raise self._unreachable(e) from e
-            if response.status_code == 401 and token and not renewed:
-                renewed = True
+            if response.status_code == 401 and token:
                 await response.aclose()
+                if renewed:  # refused again: the token source says what to do
+                    raise self.auth.refusal(self._host())
+                renewed = True
                 await self.auth.renew(token)
                 continue
             if response.status_code in RETRY_STATUS and delays:
@@ -404,7 +413,7 @@ class RucioClient:
                     yield self._line(response, line, shape)
         except httpx.TimeoutException as e:
             raise self._timeout_error() from e
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, OSError) as e:
             raise self._unreachable(e) from e
         finally:
             await response.aclose()

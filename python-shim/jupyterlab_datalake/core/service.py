@@ -17,6 +17,7 @@ import httpx
 
 from ..errors import ConfigError, DatalakeError, shown
 from ..version import __version__
+from .auth import secret_env
 from .availability import Availability
 from .browse import DEFAULT_LIMIT, Browser
 from .config import (
@@ -27,6 +28,7 @@ from .config import (
     resolve_config,
 )
 from .did import parse_did
+from .events import RuleEvents
 from .listings import ListingCache
 from .paths import PathResolver
 from .preview import Preview
@@ -39,23 +41,46 @@ T = TypeVar("T")
 
 
 class Instance:
-    """The objects of one configured Rucio instance, built on first use."""
+    """The objects of one configured Rucio instance, built on first use (on the event loop:
+    the broker subscription starts with it)."""
 
     def __init__(
-        self, config: InstanceConfig, timeout: float, transport: httpx.AsyncBaseTransport | None
+        self,
+        config: InstanceConfig,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None,
+        events_identity: str | None = None,
+        *,
+        is_default: bool = True,
     ):
         self.config = config
         self.client = RucioClient(config, timeout=timeout, transport=transport)
         self.quota = Quota(self.client)
-        self.staging = StagingManager(config, self.client, quota=self.quota)
+        self.staging = StagingManager(
+            config, self.client, quota=self.quota, keeps_untagged=is_default
+        )
         self.paths = PathResolver(config, self.client)
         self.listings = ListingCache()
         self.browse = Browser(self.client, self.listings)
         self.availability = Availability(config, self.client, self.staging)
         self.preview = Preview(config, self.client, self.availability, self.staging, self.quota)
         self.version: str | None = None
+        self.events: RuleEvents | None = None
+        if config.events is not None:
+            watcher = self.staging.watcher
+            self.events = RuleEvents(
+                config.events,
+                config.name,
+                on_event=lambda _type, rule_id: watcher.nudge(rule_id),
+                on_live=watcher.set_events_live,
+                environ=secret_env,
+                identity=events_identity,
+            )
+            self.events.start()
 
     async def close(self) -> None:
+        if self.events is not None:
+            await self.events.close()
         self.listings.close()
         await self.staging.close()
         await self.client.close()
@@ -73,6 +98,9 @@ class DatalakeService:
         self.config_error = config_error
         self._transport = transport
         self._instances: dict[str, Instance] = {}
+        #: names this server's durable broker subscriptions (stable across its restarts); the
+        #: Jupyter server sets it once its port is bound, headless kernels leave it None
+        self.events_identity: str | None = None
 
     @classmethod
     def from_settings(
@@ -115,7 +143,11 @@ class DatalakeService:
             )
         if name not in self._instances:
             self._instances[name] = Instance(
-                self.config.instances[name], self.config.request_timeout, self._transport
+                self.config.instances[name],
+                self.config.request_timeout,
+                self._transport,
+                self.events_identity,
+                is_default=name == self.config.default_instance,
             )
         return self._instances[name]
 
@@ -191,6 +223,10 @@ class DatalakeService:
             "rucio_version": inst.version,
             "token_expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
             "auth_type": auth.auth_type,
+            # Where the token came from (hub, file, env; null: issued by Rucio), and whether
+            # the shim gets a new one before it expires (then the user has nothing to do).
+            "token_source": auth.token_source,
+            "token_auto_renew": auth.renews,
         }
 
     async def scopes(self, *, instance: str | None = None) -> dict[str, Any]:
@@ -278,6 +314,21 @@ class DatalakeService:
 
     async def get_staging(self, rule_id: str, *, instance: str | None = None) -> dict[str, Any]:
         return await self.instance(instance).staging.get(rule_id)
+
+    async def wait_stagings(
+        self,
+        rule_ids: object,
+        after: object = None,
+        timeout: object = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        """``{"stagings": [...], "cursor": N}`` once one changed after ``after`` (or at once
+        without it), else after ``timeout`` seconds: a kernel's wait, answered from the cache.
+        It is held at most half the deadline, so that it ends as an answer, never a 504."""
+        return await self.instance(instance).staging.wait_change(
+            rule_ids, after, timeout, longest=self.deadline / 2
+        )
 
     async def extend(
         self, rule_id: str, lifetime: object, *, instance: str | None = None

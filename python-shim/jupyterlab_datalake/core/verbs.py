@@ -91,6 +91,7 @@ VERBS: dict[str, Verb] = {
         Verb("list_stagings", "GET", "stagings"),
         Verb("stage", "POST", "stagings", _STAGE),
         Verb("preview", "GET", "stagings/preview", ("did", "qos"), required=_DID),
+        Verb("wait_stagings", "GET", "stagings/wait", ("rule_ids", "after", "timeout")),
         Verb("get_staging", "GET", "stagings/{rule_id}", ("rule_id",)),
         Verb("extend", "PATCH", "stagings/{rule_id}", ("rule_id", "lifetime")),
         Verb("release", "DELETE", "stagings/{rule_id}", ("rule_id",)),

@@ -37,7 +37,8 @@ class Datalake:
     def __init__(self, channel: Channel | None = None) -> None:
         self._channel = channel
         self._lock = threading.Lock()
-        #: first and longest pause (seconds) between two looks at a staging while waiting
+        #: first and longest pause (seconds) between two looks of an attachment's watcher
+        #: (``comm.py``); waits (``Staging.wait``) are answered by the shim as changes happen
         self.poll_interval: tuple[float, float] = (1.0, 10.0)
 
     @property
@@ -299,7 +300,7 @@ class Datalake:
         return self.channel.call("list_stagings", instance=instance)["stagings"]
 
     def _staging(self, rules: list[Json], instance: str | None) -> Staging:
-        return Staging(self.channel, rules, instance, self.poll_interval)
+        return Staging(self.channel, rules, instance)
 
 
 def _flatten(values: Iterable[str | Iterable[str]]) -> list[str]:

@@ -49,11 +49,15 @@ class StubChannel(Channel):
         self.released: dict[str, dict[str, Any]] = {}
         self.last_filters: dict[str, Any] | None = None
         self.calls: list[str] = []
+        #: (verb, instance) of every call: which instance each verb was asked of
+        self.asked: list[tuple[str, str | None]] = []
         self.down = False
+        self.cursor = 0
         self._ids = itertools.count(1)
 
     def _call(self, verb: Verb, arguments: dict[str, Any], instance: str | None) -> Any:
         self.calls.append(verb.name)
+        self.asked.append((verb.name, instance))
         if self.down:
             raise DatalakeError(
                 502,
@@ -210,6 +214,14 @@ class StubChannel(Channel):
             if rule["files_ok"] == rule["files_total"]:
                 rule["state"] = "OK"
         return dict(rule)
+
+    def wait_stagings(
+        self, rule_ids: list[str], after: int | None = None, timeout: float | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """Like the shim: at once without a cursor, else the next change (one more step)."""
+        stagings = [dict(self._rule(r)) if after is None else self.get_staging(r) for r in rule_ids]
+        self.cursor += 1
+        return {"stagings": stagings, "cursor": self.cursor}
 
     def extend(self, rule_id: str, lifetime: int, **_: Any) -> dict[str, Any]:
         rule = self._rule(rule_id)

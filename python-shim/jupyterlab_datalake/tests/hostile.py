@@ -157,14 +157,15 @@ def accepted(route: Route, field: str, value: Any) -> bool:
     return False
 
 
-def staging_comment(value: Any) -> str | None:
-    """The rule comment a staging asked with this ``comment`` gets; None if it is refused."""
+def staging_comment(value: Any, instance: str = "stub") -> str | None:
+    """The rule comment a staging asked with this ``comment`` in ``instance`` gets; None if it
+    is refused."""
     if not isinstance(value, str):
         return None
     text = value.strip()
     if text and (not text.isprintable() or len(text) > 200):
         return None
-    return f"{TAG} FAST {text}".strip()
+    return f"{TAG}@{instance} FAST {text}".strip()
 
 
 def request(route: Route, field: str, value: Any, rule_id: str) -> tuple[list[str], dict]:

@@ -29,6 +29,7 @@ ARGUMENTS = {
     "stage": {"dids": ["demo:lofar-obs-sb000"], "qos": "FAST"},
     "preview": {"did": "demo:lofar-obs-sb000", "qos": "FAST"},
     "get_staging": {"rule_id": RULE},
+    "wait_stagings": {"rule_ids": RULE},
     "extend": {"rule_id": RULE, "lifetime": 7200},
     "release": {"rule_id": RULE},
     "paths": {"did": "demo:lofar-obs-sb000"},
@@ -77,6 +78,20 @@ async def test_every_verb_ends_within_the_deadline_with_rucio_frozen(quick, fake
         await run(quick, verb)
     assert time.monotonic() - started < DEADLINE + 0.5
     assert info.value.status == 504 and "try again later" in info.value.message
+
+
+async def test_a_wait_for_a_change_ends_as_an_answer_within_the_deadline(quick, fake_rucio):
+    staged = await quick.stage(["demo:lofar-obs-sb000"], qos="FAST")
+    rule_id = staged["stagings"][0]["id"]
+    first = await quick.call("wait_stagings", {"rule_ids": rule_id})
+    # When: a kernel waits 25 s for a change that does not come, under a deadline of 0.5 s
+    started = time.monotonic()
+    answer = await quick.call(
+        "wait_stagings", {"rule_ids": rule_id, "after": first["cursor"], "timeout": 25}
+    )
+    # Then: the unchanged staging, in time, not a 504
+    assert time.monotonic() - started < DEADLINE
+    assert [s["id"] for s in answer["stagings"]] == [rule_id]
 
 
 async def test_frozen_rucio_callers_share_one_listing_and_its_failure(quick, fake_rucio):

@@ -30,9 +30,10 @@ async def test_stage_sends_a_complete_rule(service, fake_rucio):
         "rse_expression": "QOS=FAST&site=HUB",
         "grouping": "DATASET",
         "lifetime": 600,
-        "comment": "jupyterlab-datalake FAST for the demo",
+        "comment": "jupyterlab-datalake@stub FAST for the demo",
         "source_replica_expression": "QOS=SAFE",
         "delay_injection": 120,
+        "notify": "P",
     }
     assert staging["state"] == "REPLICATING" and staging["files_total"] == 4
     assert staging["bytes_total"] == sum(

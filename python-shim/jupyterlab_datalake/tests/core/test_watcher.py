@@ -72,3 +72,58 @@ async def test_gone_rule_is_forgotten():
     await asyncio.sleep(0.05)
     assert watcher.get("r1") is None
     await watcher.close()
+
+
+async def test_an_event_burst_is_one_fetch_and_unwatched_ids_are_ignored(monkeypatch):
+    monkeypatch.setattr("jupyterlab_datalake.core.watcher.EVENT_COALESCE", 0.02)
+    rule = Rule()
+    watcher = RuleWatcher(rule.fetch, min_interval=0.01, reconcile_interval=60)
+    watcher.set_events_live(True)
+    watcher.put("r1", dict(rule.state))
+    await asyncio.sleep(0.1)
+    assert rule.calls == 0  # live events: no polling between them
+    rule.state = {"state": "OK", "files_ok": 4}
+    # rule_progress 30, 60, 100 and rule_ok of one daemon cycle, plus somebody else's rule
+    assert [watcher.nudge(r) for r in ("r1", "r1", "r1", "r1", "f" * 32)] == [True] * 4 + [False]
+    await asyncio.sleep(0.1)
+    assert rule.calls == 1 and watcher.get("r1")["state"] == "OK"
+    assert not watcher.nudge("r1")  # final: later events are no news
+    await watcher.close()
+
+
+async def test_polls_while_the_broker_is_down_and_looks_once_when_it_is_back():
+    rule = Rule()
+    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60)
+    watcher.put("r1", dict(rule.state))
+    await asyncio.sleep(0.15)
+    polling = rule.calls
+    assert polling >= 3  # no broker: polling as before
+    watcher.set_events_live(True)  # the state was read before the subscription: read it once
+    await asyncio.sleep(0.15)
+    assert rule.calls == polling + 1
+    watcher.set_events_live(False)  # lost the broker: poll again at once
+    await asyncio.sleep(0.15)
+    assert rule.calls >= polling + 4
+    await watcher.close()
+
+
+async def test_changes_reach_listeners_and_waiters_once():
+    rule = Rule()
+    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02)
+    heard = []
+    watcher.add_listener(lambda rule_id, staging: heard.append((rule_id, staging)))
+    watcher.put("r1", dict(rule.state))
+    cursor = watcher.seq
+    assert not await watcher.wait_change(["r1"], cursor, 0.1)  # polled, but nothing changed
+    assert len(heard) == 1
+    rule.state = {"state": "OK", "files_ok": 4}
+    assert await watcher.wait_change(["r1"], cursor, 1.0)
+    assert watcher.get("r1")["state"] == "OK"
+    watcher.put("r1", {"state": "OK", "files_ok": 4})  # the same news again: not a change
+    watcher.forget("r1")
+    assert [(r, s and s["state"]) for r, s in heard] == [
+        ("r1", "REPLICATING"),
+        ("r1", "OK"),
+        ("r1", None),
+    ]
+    await watcher.close()

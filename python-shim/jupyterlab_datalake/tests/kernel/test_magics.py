@@ -253,3 +253,12 @@ def test_status_says_why_a_staging_stopped(ip, stub, capsys):
     # Then: the state and the reason are on screen
     out = capsys.readouterr().out
     assert "SUSPENDED" in out and reason in out
+
+
+def test_every_verb_asks_the_instance_named_by_instance(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 -q FAST --instance testbed-x509 --wait")
+    ip.run_cell("p = %datalake paths demo:lofar-obs-sb000 --instance testbed-x509")
+    run(ip, "status -i testbed-x509")
+    run(ip, "ls demo:lofar-* --instance testbed-x509")
+    assert {instance for _, instance in stub.asked} == {"testbed-x509"}
+    assert {"stage", "paths", "list_stagings", "search"} <= {verb for verb, _ in stub.asked}
