@@ -14,6 +14,7 @@ import type {
   IPageRequest,
   IQosClass,
   IReplica,
+  IStagePreview,
   IStaging,
   IStageRequest,
   IWhoami
@@ -74,6 +75,7 @@ export function encodeFilters(filters: IMetadataFilter[]): string | null {
 export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
   const page = (p: IPageRequest) => ({ limit: p.limit, cursor: p.cursor });
   return {
+    version: () => requestAPI<{ version: string }>('version', settings),
     instances: () => requestAPI<IInstances>('instances', settings),
     whoami: instance =>
       requestAPI<IWhoami>('whoami', settings, { query: { instance } }),
@@ -138,6 +140,10 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
           body: { ...request, instance }
         })
       ).stagings,
+    preview: (did, qos, instance) =>
+      requestAPI<IStagePreview>('stagings/preview', settings, {
+        query: { did, qos, instance }
+      }),
     extend: async (id, lifetime, instance) =>
       requestAPI<IStaging>(stagingRoute(id), settings, {
         method: 'PATCH',

@@ -10,7 +10,12 @@ import type { IDatalakeModel, IStaging } from '../tokens';
 import { ProgressChart } from './chart';
 import { ErrorBox } from './error';
 import { DidName } from './name';
-import { confirmRelease, ProgressBar, StateLabel } from './stagingparts';
+import {
+  confirmRelease,
+  ExtendControl,
+  ProgressBar,
+  StateLabel
+} from './stagingparts';
 
 function StagingRow(props: {
   staging: IStaging;
@@ -103,19 +108,7 @@ function StagingRow(props: {
         </button>
         {!s.outside && (
           <>
-            <button
-              type="button"
-              className="jp-mod-styled"
-              aria-label={trans.__('Extend staging of %1', s.did)}
-              title={trans.__(
-                'Keep it %1 more from now',
-                formatDuration(model.settings.defaultLifetime)
-              )}
-              disabled={model.busy}
-              onClick={() => void model.extend(s.id)}
-            >
-              {trans.__('Extend')}
-            </button>
+            <ExtendControl staging={s} model={model} trans={trans} />
             <button
               type="button"
               className="jp-mod-styled"

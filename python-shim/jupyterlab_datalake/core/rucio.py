@@ -84,6 +84,14 @@ DATASET_REPLICA: Shape = {
     "available_bytes": OPT_INT,
 }
 RSE: Shape = {"rse": STR}
+# Rucio writes an unlimited account (-1) as Infinity: a float.
+OPT_NUMBER = (int, float, type(None))
+ACCOUNT_USAGE: Shape = {
+    "rse": STR,
+    "bytes": OPT_NUMBER,
+    "bytes_limit": OPT_NUMBER,
+    "bytes_remaining": OPT_NUMBER,
+}
 
 
 def fits(document: Any, shape: Shape) -> bool:
@@ -634,6 +642,14 @@ class RucioClient:
         )
         async with contextlib.aclosing(lines):
             return [line["rse"] async for line in lines]
+
+    async def account_usage(self, account: str, rse: str) -> dict[str, Any] | None:
+        """The account's bytes, limit and room on one RSE (None when Rucio has no line)."""
+        lines = self.stream("GET", "accounts", account, "usage", "local", rse, shape=ACCOUNT_USAGE)
+        async with contextlib.aclosing(lines):
+            async for usage in lines:
+                return usage
+        return None
 
     async def rse_attributes(self, rse: str) -> dict[str, Any]:
         return await self._get("rses", rse, "attr", collection=True)

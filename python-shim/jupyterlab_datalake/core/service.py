@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import httpx
 
 from ..errors import ConfigError, DatalakeError, shown
+from ..version import __version__
 from .auth import secret_env
 from .availability import Availability
 from .browse import DEFAULT_LIMIT, Browser
@@ -30,6 +31,8 @@ from .did import parse_did
 from .events import RuleEvents
 from .listings import ListingCache
 from .paths import PathResolver
+from .preview import Preview
+from .quota import Quota
 from .rucio import RucioClient
 from .staging import StagingManager, qos_expression
 from .upload import Uploader
@@ -54,13 +57,17 @@ class Instance:
     ):
         self.config = config
         self.client = RucioClient(config, timeout=timeout, transport=transport)
-        self.staging = StagingManager(config, self.client, keeps_untagged=is_default)
+        self.quota = Quota(self.client)
+        self.staging = StagingManager(
+            config, self.client, quota=self.quota, keeps_untagged=is_default
+        )
         self.paths = PathResolver(config, self.client)
         self.listings = ListingCache()
         self.browse = Browser(self.client, self.listings)
         self.availability = Availability(config, self.client, self.staging)
         self.uploads = Uploader(config, self.client, self.staging, self.paths)
         self.verifier = Verifier(config, self.client, self.staging, self.paths)
+        self.preview = Preview(config, self.client, self.availability, self.staging, self.quota)
         self.version: str | None = None
         self.events: RuleEvents | None = None
         if config.events is not None:
@@ -194,6 +201,11 @@ class DatalakeService:
 
     # ---- instances and identity -------------------------------------------------------------
 
+    async def version(self) -> dict[str, Any]:
+        """This package's version, for the frontend's handshake (it says when they differ).
+        Answered configured or not: a mismatch explains many other failures."""
+        return {"version": __version__}
+
     async def instances(self) -> dict[str, Any]:
         if self.config is None:
             self.instance()  # raises the 503 that says why
@@ -299,6 +311,12 @@ class DatalakeService:
         return await self.instance(instance).staging.stage(
             dids, qos, lifetime, source_qos, start_in, comment
         )
+
+    async def preview(
+        self, did: str, qos: str | None = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """What staging ``did`` with ``qos`` would do: storage, files to move, quota left."""
+        return await self.instance(instance).preview.preview(parse_did(did), qos)
 
     async def get_staging(self, rule_id: str, *, instance: str | None = None) -> dict[str, Any]:
         return await self.instance(instance).staging.get(rule_id)

@@ -28,9 +28,12 @@ from typing import Any
 
 from ..errors import DatalakeError, shown
 from .auth import iso, parse_rucio_date
+from .browse import did_type
 from .config import MIN_LIFETIME, InstanceConfig, QosClass
 from .did import DID, parse_did
 from .events import DEFAULT_RECONCILE
+from .quota import Quota
+from .replica_counts import DEEP_REPLICA_LIMIT, replica_rows
 from .rucio import RucioClient
 from .watcher import RuleWatcher
 
@@ -259,10 +262,12 @@ class StagingManager:
         *,
         list_ttl: float = 30.0,
         watcher: RuleWatcher | None = None,
+        quota: Quota | None = None,
         keeps_untagged: bool = True,
     ) -> None:
         self.instance = instance
         self.client = client
+        self.quota = quota or Quota(client)
         # Stagings from before the instance was recorded in the tag belong to the default one.
         self.keeps_untagged = keeps_untagged
         self.list_ttl = list_ttl
@@ -272,6 +277,9 @@ class StagingManager:
             reconcile_interval=events.reconcile_interval if events else DEFAULT_RECONCILE,
         )
         self._sizes: dict[DID, tuple[int | None, int | None]] = {}
+        self._kinds: dict[DID, str] = {}
+        # Why Rucio suspended a rule without saying so, worked out once per rule.
+        self._reasons: dict[str, str | None] = {}
         self._account: str | None = None
         self._list_ids: list[str] | None = None
         self._listed_at = 0.0
@@ -344,10 +352,52 @@ class StagingManager:
         info = await self.client.did(did)
         files = 1 if info.get("type") == "FILE" else info.get("length")
         self._sizes[did] = (info.get("bytes"), files)
+        self._kinds[did] = did_type(info.get("type"))
 
     async def _staging(self, rule: dict[str, Any]) -> dict[str, Any]:
         size = await self.did_size(DID(str(rule.get("scope")), str(rule.get("name"))))
-        return staging_from_rule(rule, self.instance, size)
+        staging = staging_from_rule(rule, self.instance, size)
+        if staging["state"] == "SUSPENDED" and not staging["error"]:
+            staging["error"] = await self._why_suspended(rule, size[0])
+        staging["bytes_ok"] = await self._bytes_arrived(staging, size)
+        return staging
+
+    async def _bytes_arrived(
+        self, staging: dict[str, Any], size: tuple[int | None, int | None]
+    ) -> int | None:
+        """Bytes of the DID on the staging's storage so far, from Rucio's dataset replica
+        counts there (one line per dataset and RSE, whatever the number of files); None when
+        not known."""
+        if staging["state"] == "OK":
+            return size[0]
+        did = parse_did(staging["did"])
+        kind = self._kinds.get(did)
+        expression = staging["rse_expression"]
+        if kind is None or not isinstance(expression, str):
+            return None
+        deep = size[1] is None or size[1] <= DEEP_REPLICA_LIMIT
+        try:
+            rses = set(await self.quota.rses(expression))
+            rows = await replica_rows(self.client, did, kind, deep)
+        except DatalakeError:
+            return None  # the next poll asks again; the staging is shown meanwhile
+        arrived = sum(int(r["available_bytes"] or 0) for r in rows if r["rse"] in rses)
+        return min(arrived, size[0]) if size[0] is not None else arrived
+
+    async def _why_suspended(self, rule: dict[str, Any], size: int | None) -> str | None:
+        """Rucio suspends a rule it cannot place within the account's quota (a DID of 10,000
+        files or more, injected later) and leaves its ``error`` empty: say so."""
+        rule_id = str(rule.get("id"))
+        expression, account = rule.get("rse_expression"), rule.get("account")
+        if rule_id in self._reasons or not (
+            isinstance(expression, str) and isinstance(account, str) and size
+        ):
+            return self._reasons.get(rule_id)
+        try:
+            self._reasons[rule_id] = await self.quota.shortfall(account, expression, size)
+        except DatalakeError:
+            return None  # asked again at the next poll
+        return self._reasons[rule_id]
 
     async def fetch(self, rule_id: str) -> dict[str, Any]:
         """One ``GET /rules/{id}``; the watcher's poll."""
@@ -583,6 +633,21 @@ class StagingManager:
                 "DID_NOT_FOUND",
             )
 
+    async def _check_quota(self, dids: list[DID], account: str, qos: QosClass) -> None:
+        """The DIDs fit in the account's quota on the class's storage (``Quota.check``); a DID
+        this account has already staged there is paid for, so it is not counted again."""
+        sizes = {str(did): self._sizes[did][0] or 0 for did in dids}
+        try:
+            await self.quota.check(account, qos.expression, sizes, qos.name)
+        except DatalakeError as e:
+            if e.reason != "QUOTA_EXCEEDED":
+                raise
+            for did in dids:
+                rule = await self._existing(did, account, qos.expression)
+                if rule is not None and not is_released(rule):
+                    del sizes[str(did)]
+            await self.quota.check(account, qos.expression, sizes, qos.name)
+
     async def _check_source(self, source: str) -> None:
         try:
             rses = await self.client.rses(source)
@@ -625,6 +690,7 @@ class StagingManager:
         await self._check_dids(parsed)
         if source:
             await self._check_source(source)
+        await self._check_quota(parsed, account, qos_class)
         stagings: list[dict[str, Any]] = []
         # What this request changed: (rule id, None) for a new rule, (rule id, its comment)
         # for a released rule taken back.
@@ -641,6 +707,8 @@ class StagingManager:
                 await asyncio.shield(self._undo(made, qos_class.name, failure))
                 raise
         self._joined(stagings)
+        if made:
+            self.quota.forget(account)
         return {"stagings": stagings, "created": any(c is None for _, c in made)}
 
     async def _create(

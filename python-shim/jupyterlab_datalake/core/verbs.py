@@ -77,6 +77,7 @@ _STAGE = ("dids", "qos", "lifetime", "source_qos", "start_in", "comment")
 VERBS: dict[str, Verb] = {
     verb.name: verb
     for verb in (
+        Verb("version", "GET", "version", per_instance=False),
         Verb("instances", "GET", "instances", per_instance=False),
         Verb("whoami", "GET", "whoami"),
         Verb("scopes", "GET", "scopes"),
@@ -89,6 +90,7 @@ VERBS: dict[str, Verb] = {
         Verb("qos", "GET", "qos"),
         Verb("list_stagings", "GET", "stagings"),
         Verb("stage", "POST", "stagings", _STAGE),
+        Verb("preview", "GET", "stagings/preview", ("did", "qos"), required=_DID),
         Verb("wait_stagings", "GET", "stagings/wait", ("rule_ids", "after", "timeout")),
         Verb("get_staging", "GET", "stagings/{rule_id}", ("rule_id",)),
         Verb("extend", "PATCH", "stagings/{rule_id}", ("rule_id", "lifetime")),

@@ -108,6 +108,12 @@ ROUTES = [
         {"dids": ["demo:lofar-obs-sb001"], "qos": "FAST", "lifetime": 3600},
         ("dids", "qos", "lifetime", "source_qos", "start_in", "comment", "instance"),
     ),
+    Route(
+        "GET",
+        "stagings/preview",
+        {"did": "demo:lofar-obs-sb000"},
+        ("did", "qos", "instance"),
+    ),
     Route("GET", f"stagings/{RULE}", {}, ("rule_id", "instance")),
     Route("PATCH", f"stagings/{RULE}", {"lifetime": 7200}, ("rule_id", "lifetime", "instance")),
     Route("DELETE", f"stagings/{RULE}", {}, ("rule_id", "instance")),

@@ -298,6 +298,20 @@ def test_move_with_wait_switches_a_bound_path_list(ip, stub):
     assert [r["qos"] for r in stub.rules.values()] == ["CHEAP-ANALYSIS"]
 
 
+def test_status_says_why_a_staging_stopped(ip, stub, capsys):
+    # Given: a staging Rucio stopped, with the shim's reason
+    run(ip, "stage demo:lofar-obs-sb001")
+    (rule,) = stub.rules.values()
+    reason = "over your quota on HUB-FAST (needs 21.0 TB, 10.0 TB left)"
+    rule.update(state="SUSPENDED", files_replicating=0, error=reason)
+    capsys.readouterr()
+    # When
+    ip.run_cell("%datalake status")
+    # Then: the state and the reason are on screen
+    out = capsys.readouterr().out
+    assert "SUSPENDED" in out and reason in out
+
+
 def test_every_verb_asks_the_instance_named_by_instance(ip, stub):
     run(ip, "stage demo:lofar-obs-sb000 -q FAST --instance testbed-x509 --wait")
     ip.run_cell("p = %datalake paths demo:lofar-obs-sb000 --instance testbed-x509")
