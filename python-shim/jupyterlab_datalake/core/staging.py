@@ -280,6 +280,9 @@ class StagingManager:
         self._kinds: dict[DID, str] = {}
         # Why Rucio suspended a rule without saying so, worked out once per rule.
         self._reasons: dict[str, str | None] = {}
+        # Bytes arrived per rule, with the files_ok they were counted at: only an arriving file
+        # changes them, so a poll or event that finds no new file asks Rucio nothing more.
+        self._arrived: dict[str, tuple[int, int | None]] = {}
         self._account: str | None = None
         self._list_ids: list[str] | None = None
         self._listed_at = 0.0
@@ -370,6 +373,12 @@ class StagingManager:
         not known."""
         if staging["state"] == "OK":
             return size[0]
+        files_ok = staging["files_ok"]
+        if files_ok == 0:
+            return 0  # a file already there would have its lock OK at once
+        known = self._arrived.get(staging["id"])
+        if known is not None and known[0] == files_ok:
+            return known[1]
         did = parse_did(staging["did"])
         kind = self._kinds.get(did)
         expression = staging["rse_expression"]
@@ -382,7 +391,10 @@ class StagingManager:
         except DatalakeError:
             return None  # the next poll asks again; the staging is shown meanwhile
         arrived = sum(int(r["available_bytes"] or 0) for r in rows if r["rse"] in rses)
-        return min(arrived, size[0]) if size[0] is not None else arrived
+        if size[0] is not None:
+            arrived = min(arrived, size[0])
+        self._arrived[staging["id"]] = (files_ok, arrived)
+        return arrived
 
     async def _why_suspended(self, rule: dict[str, Any], size: int | None) -> str | None:
         """Rucio suspends a rule it cannot place within the account's quota (a DID of 10,000
