@@ -123,11 +123,13 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
           query: { instance }
         })
       ).classes,
-    stagings: async instance => {
+    stagings: async (instance, fresh) => {
       const answer = await requestAPI<{
         stagings: IStaging[];
         error?: { message: string; reason: string; status: number } | null;
-      }>('stagings', settings, { query: { instance } });
+      }>('stagings', settings, {
+        query: { instance, fresh: fresh ? 'true' : undefined }
+      });
       if (answer.error) {
         throw new StaleStagingsError(answer.error, answer.stagings);
       }

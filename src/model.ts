@@ -440,9 +440,11 @@ export class DatalakeModel implements IDatalakeModel {
   }
 
   /** Re-read this account's stagings (the shim's aggregated view). */
-  async refreshStagings(): Promise<void> {
+  async refreshStagings(fresh = false): Promise<void> {
     const pushesBefore = this._pushes;
-    const answer = await this._settle(instance => this._api.stagings(instance));
+    const answer = await this._settle(instance =>
+      this._api.stagings(instance, fresh)
+    );
     if (!answer) {
       return; // a late answer for the instance the user left
     }
@@ -483,7 +485,8 @@ export class DatalakeModel implements IDatalakeModel {
       return;
     }
     await Promise.all([
-      this.refreshStagings().catch(() => undefined),
+      // Asked for by the user: also stagings made elsewhere (the Rucio client) show now.
+      this.refreshStagings(true).catch(() => undefined),
       ...[...this._details].map(details => details.reload())
     ]);
   }

@@ -219,7 +219,8 @@ export interface IDatalakeAPI {
   replicas(did: string, instance?: string): Promise<IReplica[]>;
   rules(did: string, instance?: string): Promise<IStaging[]>;
   qos(instance?: string): Promise<IQosClass[]>;
-  stagings(instance?: string): Promise<IStaging[]>;
+  /** `fresh`: read from Rucio now, not the shim's cache (the user's Refresh). */
+  stagings(instance?: string, fresh?: boolean): Promise<IStaging[]>;
   stage(request: IStageRequest, instance?: string): Promise<IStaging[]>;
   preview(did: string, qos: string, instance?: string): Promise<IStagePreview>;
   extend(id: string, lifetime: number, instance?: string): Promise<IStaging>;
@@ -354,7 +355,8 @@ export interface IDatalakeModel {
   extend(id: string, lifetime?: number): Promise<IStaging | null>;
   release(id: string): Promise<boolean>;
   clearActionError(): void;
-  refreshStagings(): Promise<void>;
+  /** Re-read the stagings; `fresh`: from Rucio now, not the shim's cache. */
+  refreshStagings(fresh?: boolean): Promise<void>;
   refresh(): Promise<void>;
 }
 

@@ -229,6 +229,11 @@ test('a staging Rucio stopped says why, in the view and as a notification', asyn
   try {
     const reason = 'over your quota on HUB-FAST (needs 21.0 TB, 10.0 TB left)';
     const view = await lake.openStagings();
+    // Made outside JupyterLab: it shows once the user refreshes (with broker events the shim
+    // reads the whole list again only every few minutes).
+    await page.evaluate(() =>
+      (window as any).jupyterapp.commands.execute('datalake:refresh')
+    );
     const staging = view.locator(
       `li.jp-datalake-staging[data-staging-id="${id}"]`
     );

@@ -293,8 +293,11 @@ class DatalakeService:
 
     # ---- stagings ---------------------------------------------------------------------------
 
-    async def list_stagings(self, *, instance: str | None = None) -> dict[str, Any]:
-        return await self.instance(instance).staging.list()
+    async def list_stagings(
+        self, fresh: object = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """The stagings; ``fresh``: read from Rucio now (the user's Refresh), not the cache."""
+        return await self.instance(instance).staging.list(fresh)
 
     async def stage(
         self,

@@ -55,6 +55,9 @@ STALL_AFTER = 600.0
 # most a quarter of the deadline) for the shared refresh before they get the older list (with
 # its age) instead.
 STALE_WAIT = 2.0
+# A list asked for fresh (the user's Refresh) is read again from Rucio if older than this: a
+# Refresh pressed again and again costs Rucio one listing per this many seconds at most.
+FRESH_AFTER = 2.0
 # Existence checks of the DIDs of one request run this many at a time.
 CHECKS_AT_ONCE = 8
 
@@ -236,6 +239,15 @@ def _wait_seconds(timeout: object) -> float:
             400, f"timeout must be a number of seconds from 0 to {MAX_WAIT:.0f}.", "BAD_TIMEOUT"
         )
     return seconds
+
+
+def _flag(value: object, name: str) -> bool:
+    """A yes/no argument: true/false, 1/0 (a query string's), or absent (no)."""
+    if value in (None, "", False, 0, "0", "false"):
+        return False
+    if value in (True, 1, "1", "true"):
+        return True
+    raise DatalakeError(400, f"'{name}' must be true or false.", f"BAD_{name.upper()}")
 
 
 def _cursor(after: object) -> int | None:
@@ -467,17 +479,20 @@ class StagingManager:
 
     # ---- the list -----------------------------------------------------------------------------
 
-    async def list(self) -> dict[str, Any]:
+    async def list(self, fresh: object = None) -> dict[str, Any]:
         """``{"stagings", "listed_at", "error"}``: the list as Rucio gave it at ``listed_at``.
 
         Every caller shares one listing in flight and its failure. A list older than
-        ``list_ttl`` is read again; if Rucio takes longer than ``STALE_WAIT`` (or fails), the
-        older list is answered with its ``listed_at`` and the ``error`` that kept it old.
+        ``list_ttl`` (``FRESH_AFTER`` when the user asks for a ``fresh`` one) is read again;
+        if Rucio takes longer than ``STALE_WAIT`` (or fails), the older list is answered with
+        its ``listed_at`` and the ``error`` that kept it old.
         """
         error: DatalakeError | None = None
         # With broker events the cached stagings are kept current by them: listing again is
-        # only the slow reconcile (and how stagings made elsewhere show up).
+        # only the slow reconcile (and how stagings made elsewhere show up), or a Refresh.
         ttl = self.watcher.reconcile_interval if self.watcher.events_live else self.list_ttl
+        if _flag(fresh, "fresh"):
+            ttl = min(ttl, FRESH_AFTER)
         if self._list_ids is None or time.monotonic() - self._listed_at > ttl:
             if self._listing is None or self._listing.done():
                 self._listing = asyncio.get_running_loop().create_task(self._relist())

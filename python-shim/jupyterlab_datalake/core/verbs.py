@@ -88,7 +88,7 @@ VERBS: dict[str, Verb] = {
         Verb("replicas", "GET", "did/replicas", _DID, required=_DID),
         Verb("did_rules", "GET", "did/rules", _DID, required=_DID),
         Verb("qos", "GET", "qos"),
-        Verb("list_stagings", "GET", "stagings"),
+        Verb("list_stagings", "GET", "stagings", ("fresh",)),
         Verb("stage", "POST", "stagings", _STAGE),
         Verb("preview", "GET", "stagings/preview", ("did", "qos"), required=_DID),
         Verb("wait_stagings", "GET", "stagings/wait", ("rule_ids", "after", "timeout")),
