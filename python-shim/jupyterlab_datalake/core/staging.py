@@ -203,6 +203,10 @@ def staging_from_rule(
         # Made with the Rucio client or WebUI, not here: shown, never extended or released here.
         "outside": tagged is None,
         "stalled_since": iso(updated) if stalled else None,
+        # Rucio sends events for it (made with notify): with a broker it is watched through
+        # them; without (made elsewhere, or before notify), it is polled as without a broker.
+        "notified": str(rule.get("notification") or "").split(".")[-1].upper()
+        in ("PROGRESS", "YES"),
         "webui_url": f"{instance.webui_url}/rule?rule_id={rule_id}" if instance.webui_url else None,
     }
 

@@ -527,6 +527,8 @@ class _Plan:
             "grouping": "NONE",
             "lifetime": self.lifetime,
             "comment": make_comment(self.up.instance.name, self.qos.name, "upload"),
+            # As a staging's: Rucio's events then tell the shim when it (or a move of it) is OK.
+            "notify": "P",
         }
         rule_id = await self.client.add_rule(body)
         # A staging now: the panel's next list has it without waiting for a relisting.

@@ -206,7 +206,8 @@ class RuleWatcher:
             entry.wake.clear()
             if entry.fetch_now:
                 return
-            if self.events_live:
+            # A rule Rucio sends no events for is polled even while they are live.
+            if self.events_live and entry.staging.get("notified", True):
                 if entry.fetched_at < self._live_since:
                     return  # fetched before the subscription: an event may have been missed
                 wait = entry.fetched_at + self.reconcile_interval - time.monotonic()

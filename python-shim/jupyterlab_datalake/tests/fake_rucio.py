@@ -444,6 +444,9 @@ class FakeRucio:
                 "locks_replicating_cnt": total,
                 "locks_stuck_cnt": 0,
                 "comments": body.get("comment"),
+                "notification": {"P": "PROGRESS", "Y": "YES", "C": "CLOSE"}.get(
+                    body.get("notify"), "NO"
+                ),
                 "error": None,
                 "copies": body["copies"],
                 "grouping": body["grouping"],

@@ -98,6 +98,19 @@ async def test_an_event_burst_is_one_fetch_and_unwatched_ids_are_ignored(monkeyp
     await watcher.close()
 
 
+async def test_a_rule_rucio_sends_no_events_for_is_polled_while_events_are_live():
+    # Made elsewhere or before notify (an upload's rule moved, the Rucio client): no event
+    # will ever name it, so the slow reconcile alone would leave it stale for minutes.
+    rule = Rule()
+    rule.state["notified"] = False
+    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60)
+    watcher.set_events_live(True)
+    watcher.put("r1", dict(rule.state))
+    rule.state = {"state": "OK", "files_ok": 4, "notified": False}
+    await until(lambda: watcher.get("r1")["state"] == "OK", 2.0)
+    await watcher.close()
+
+
 async def test_polls_while_the_broker_is_down_and_looks_once_when_it_is_back():
     rule = Rule()
     watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60)

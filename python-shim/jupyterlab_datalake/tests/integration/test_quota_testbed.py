@@ -56,8 +56,11 @@ async def test_preview_of_a_dataset_near_the_hub_and_on_safe(lake):  # noqa: F81
     fast = await lake.preview(SB, "CHEAP-ANALYSIS")
     assert fast["near_hub"] and fast["target"] == "HUB-CHEAP" and fast["fits"]
     assert fast["files"] == 4 and fast["bytes"] > 0
-    assert [s["rse"] for s in fast["sources"]] == ["LAKE-SAFE"]
-    assert fast["sources"][0]["files"] == 4
+    # Its custodial copy is a source; other tests' stagings may have left copies near the hub
+    # (Rucio keeps a released rule's replicas up to an hour), which are sources too.
+    sources = {s["rse"]: s for s in fast["sources"]}
+    assert sources["LAKE-SAFE"]["files"] == 4
+    assert set(sources) <= {"LAKE-SAFE", "HUB-FAST"}
     safe = await lake.preview(SB, "SAFE")
     # SAFE's storage is elsewhere: not near the hub, and the data is already there.
     assert safe["near_hub"] is False and safe["target"] == "LAKE-SAFE"
