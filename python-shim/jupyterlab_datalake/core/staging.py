@@ -583,9 +583,12 @@ class StagingManager:
             "grouping": "DATASET",
             "lifetime": lifetime,
             "comment": comment,
-            # hermes then sends rule_progress (10 % steps) and rule_ok for it (core/events.py).
-            "notify": "P",
         }
+        # hermes then sends rule_progress (10 % steps) and rule_ok for it (core/events.py).
+        # Not for a file: Rucio 41 fails such a rule with a 500 (its notification code reads
+        # the DID's 'open', which files lack); a file's staging is polled instead.
+        if self._kinds.get(did) != "FILE":
+            body["notify"] = "P"
         if source:
             body["source_replica_expression"] = source
         if delay:

@@ -527,8 +527,8 @@ class _Plan:
             "grouping": "NONE",
             "lifetime": self.lifetime,
             "comment": make_comment(self.up.instance.name, self.qos.name, "upload"),
-            # As a staging's: Rucio's events then tell the shim when it (or a move of it) is OK.
-            "notify": "P",
+            # No notify: on a file Rucio 41 fails the rule with a 500 (its notification code
+            # reads the DID's 'open'); the staging is polled, events or not (watcher.py).
         }
         rule_id = await self.client.add_rule(body)
         # A staging now: the panel's next list has it without waiting for a relisting.

@@ -340,3 +340,24 @@ async def test_broker_killed_mid_staging_loses_nothing_and_repeats_nothing(
         if not (TB / "run/broker.pid").exists() or not events.live:
             broker_ctl("start")
         await _release(jp_fetch, staging["id"])
+
+
+async def test_a_single_file_is_staged_and_followed_while_events_are_live(jp_fetch, shim):
+    # Rucio 41 fails a rule with notify on a file (a 500 from its notification code): a file's
+    # staging is made without it, and polled, since no event will ever name it.
+    svc, _ = shim
+    did = fresh_dataset("file")
+    events = svc.instance().events
+    assert events is not None
+    await _until(lambda: events.live, 30, "the shim's broker subscription")
+    files = body(await jp_fetch("datalake", "did", "files", params={"did": did}))["items"]
+    staging = await _stage(jp_fetch, files[0]["did"])
+    try:
+        assert staging["notified"] is False and staging["files_total"] == 1
+        deadline = time.monotonic() + 60
+        while staging["state"] != "OK":
+            assert time.monotonic() < deadline, f"still {staging['state']} after 60 s"
+            await asyncio.sleep(0.5)
+            staging = body(await jp_fetch("datalake", "stagings", staging["id"]))
+    finally:
+        await _release(jp_fetch, staging["id"])
