@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bundle_size
 import events_bench
 import shim_bench
+import upload_bench
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -101,6 +102,18 @@ def table(r: dict[str, float]) -> str:
             r["status_p99_ms"] < 50,
         ),
     ]
+    if "upload_ratio" in r:
+        lines.append(
+            row(
+                "Upload 1 GiB in 100 files (QoS FAST, onto HUB-FAST): shim vs `rucio upload "
+                "--register-after-upload` of the same bytes",
+                f"{r['upload_shim_mib_s']:.1f} vs {r['upload_rucio_mib_s']:.1f} MiB/s "
+                f"= {r['upload_ratio']:.2f}×; shim RSS growth "
+                f"{r['upload_shim_rss_growth_mib']:.0f} MiB",
+                "≥ 1.0×, memory flat",
+                r["upload_ratio"] >= 1.0 and r["upload_shim_rss_growth_mib"] < 64,
+            )
+        )
     if "panel_first_rows_ms" in r:
         lines.append(
             row(
@@ -126,6 +139,7 @@ def table(r: dict[str, float]) -> str:
 def main() -> None:
     results: dict[str, float] = {}
     results.update(shim_bench.measure())
+    results.update(upload_bench.measure())
     results.update(panel_first_rows())
     results.update(bundle_size.measure())
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")

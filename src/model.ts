@@ -7,7 +7,7 @@ import { DidDetails } from './details';
 import { secondsUntil } from './format';
 import { inSequence, PagedList } from './paging';
 import { toDatalakeError } from './request';
-import { isInFlight } from './states';
+import { isInFlight, isStopped } from './states';
 import { DEFAULT_SETTINGS } from './settings';
 import type { IDatalakeSettings } from './settings';
 import { BrowseTree } from './tree';
@@ -21,14 +21,17 @@ import type {
   IProgressSample,
   IQosClass,
   ISearchQuery,
+  IStagePreview,
   IStageRequest,
   IStaging,
   IStagingEvent,
   IStagingPush,
   IStagingWatch,
+  IVersionMismatch,
   IWhoami,
   StagingState
 } from './tokens';
+import { versionMismatch } from './version';
 
 /** A staging warns once when less than this is left before it expires... */
 export const EXPIRY_WARNING_SECONDS = 3600;
@@ -148,6 +151,10 @@ export class DatalakeModel implements IDatalakeModel {
     return this._connectionError;
   }
 
+  get versionMismatch(): IVersionMismatch | null {
+    return this._versionMismatch;
+  }
+
   get scopes(): ReadonlyArray<string> {
     return this._scopes;
   }
@@ -171,6 +178,7 @@ export class DatalakeModel implements IDatalakeModel {
     this._connecting = true;
     this._connectionError = null;
     this._emit();
+    void this._checkVersion();
     try {
       const answer = await this._api.instances();
       this._instances = answer.instances;
@@ -185,6 +193,22 @@ export class DatalakeModel implements IDatalakeModel {
       return;
     }
     await this._connectInstance();
+  }
+
+  /** The version handshake: say when the server extension is not this frontend's version. */
+  private async _checkVersion(): Promise<void> {
+    let server: string | null;
+    try {
+      server = (await this._api.version()).version;
+    } catch (error) {
+      const status = toDatalakeError(error).status;
+      if (status !== 404) {
+        return; // the shim is unreachable: the connection error says so
+      }
+      server = null; // a server extension older than the handshake
+    }
+    this._versionMismatch = versionMismatch(server);
+    this._emit();
   }
 
   /** Switch to another configured Rucio instance; everything instance-bound is reset. */
@@ -416,9 +440,11 @@ export class DatalakeModel implements IDatalakeModel {
   }
 
   /** Re-read this account's stagings (the shim's aggregated view). */
-  async refreshStagings(): Promise<void> {
+  async refreshStagings(fresh = false): Promise<void> {
     const pushesBefore = this._pushes;
-    const answer = await this._settle(instance => this._api.stagings(instance));
+    const answer = await this._settle(instance =>
+      this._api.stagings(instance, fresh)
+    );
     if (!answer) {
       return; // a late answer for the instance the user left
     }
@@ -459,7 +485,8 @@ export class DatalakeModel implements IDatalakeModel {
       return;
     }
     await Promise.all([
-      this.refreshStagings().catch(() => undefined),
+      // Asked for by the user: also stagings made elsewhere (the Rucio client) show now.
+      this.refreshStagings(true).catch(() => undefined),
       ...[...this._details].map(details => details.reload())
     ]);
   }
@@ -483,6 +510,10 @@ export class DatalakeModel implements IDatalakeModel {
       void this._poll.refresh();
     }
     return result;
+  }
+
+  async preview(did: string, qos: string): Promise<IStagePreview> {
+    return this._api.preview(did, qos, this._instance);
   }
 
   /** Give a staging `lifetime` more seconds from now (default: the setting). */
@@ -683,10 +714,11 @@ export class DatalakeModel implements IDatalakeModel {
     const before = new Map(this._stagings.map(s => [s.id, s]));
     for (const staging of stagings) {
       const state = this._known.get(staging.id);
-      if (state && state !== staging.state) {
-        if (staging.state === 'OK') {
+      if (state !== staging.state) {
+        if (state && staging.state === 'OK') {
           this._stagingEvent.emit({ kind: 'completed', staging });
-        } else if (staging.state === 'STUCK') {
+        } else if (isStopped(staging)) {
+          // Also at first sight: a staging that cannot proceed says why at once.
           this._stagingEvent.emit({ kind: 'stuck', staging });
         }
       }
@@ -772,6 +804,7 @@ export class DatalakeModel implements IDatalakeModel {
   private _whoami: IWhoami | null = null;
   private _connecting = false;
   private _connectionError: IDatalakeError | null = null;
+  private _versionMismatch: IVersionMismatch | null = null;
   private _scopes: string[] = [];
   private _scopesError: IDatalakeError | null = null;
   private _qos: IQosClass[] = [];

@@ -308,6 +308,16 @@ describe('DatalakeModel stagings', () => {
     model.dispose();
   });
 
+  it("the user's Refresh asks for a fresh list, its polls for the shim's", async () => {
+    const stagings = jest.fn(async () => [staging()]);
+    const model = new DatalakeModel(fakeAPI({ stagings }), { pollInterval: 1 });
+    await model.connect();
+    expect(stagings).toHaveBeenLastCalledWith('testbed', false);
+    await model.refresh();
+    expect(stagings).toHaveBeenLastCalledWith('testbed', true);
+    model.dispose();
+  });
+
   it('drops a late stagings answer for the instance the user left', async () => {
     let answerTestbed: (value: IStaging[]) => void = () => undefined;
     const api = fakeAPI({

@@ -135,7 +135,9 @@ describe('StageForm', () => {
       'FAST',
       'CHEAP-ANALYSIS'
     ]);
-    expect(screen.getByText(/HUB-CHEAP/)).toBeTruthy();
+    expect(
+      await screen.findByText('Storage: HUB-CHEAP, near the hub')
+    ).toBeTruthy();
 
     const lifetime = screen.getByLabelText('Lifetime') as HTMLInputElement;
     expect(lifetime.value).toBe('1d');

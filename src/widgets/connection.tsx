@@ -111,6 +111,20 @@ export class ConnectionHeader extends ModelView {
             </select>
           </label>
         )}
+        {model.versionMismatch && (
+          <p className="jp-datalake-version-mismatch" role="alert">
+            {model.versionMismatch.server === null
+              ? trans.__(
+                  'The data lake server extension is older than this frontend (%1): they do not match. Install the same version of jupyterlab-datalake for both (pip install), then restart JupyterLab.',
+                  model.versionMismatch.frontend
+                )
+              : trans.__(
+                  'The data lake server extension (%1) and this frontend (%2) are different versions. Install the same version of jupyterlab-datalake for both (pip install), then restart JupyterLab.',
+                  model.versionMismatch.server,
+                  model.versionMismatch.frontend
+                )}
+          </p>
+        )}
         {error && (
           <ErrorBox
             error={error}

@@ -2,7 +2,7 @@ import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
 import { formatDuration, secondsUntil } from '../format';
-import { describeStaging } from '../states';
+import { describeStaging, isStopped } from '../states';
 import type { IDatalakeModel, IStaging, IStagingEvent } from '../tokens';
 
 /**
@@ -94,7 +94,7 @@ export class StagingNotifier {
         staging !== undefined &&
         (warning.kind === 'expiring'
           ? this._model.isExpiring(staging)
-          : staging.state === 'STUCK');
+          : isStopped(staging));
       if (!holds) {
         Notification.dismiss(warning.id);
         this._open.delete(id);

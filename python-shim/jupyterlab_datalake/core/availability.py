@@ -15,14 +15,11 @@ from ..errors import DatalakeError
 from .browse import did_type
 from .config import InstanceConfig
 from .did import DID
+from .replica_counts import DEEP_REPLICA_LIMIT, replica_rows
 from .rucio import RucioClient
 from .staging import StagingManager, is_released, staging_from_rule
 
 RSE_CACHE_TTL = 300.0
-MAX_DATASETS_FOR_STATE = 200
-# Above this many files Rucio's deep dataset-replica count is too slow (minutes on SQLite):
-# use the stored collection replicas (kept up to date by abacus) instead.
-DEEP_REPLICA_LIMIT = 20000
 
 
 class Availability:
@@ -70,50 +67,6 @@ class Availability:
             ]
         }
 
-    async def _replica_rows(self, did: DID, kind: str, deep: bool = True) -> list[dict[str, Any]]:
-        """Per (dataset or file, RSE): length, available_length, available_bytes."""
-        rows: list[dict[str, Any]] = []
-        if kind == "FILE":
-            lines = self.client.list_replicas([{"scope": did.scope, "name": did.name}])
-            async with contextlib.aclosing(lines):
-                async for replica in lines:
-                    for rse, state in (replica.get("states") or {}).items():
-                        ok = str(state).endswith("AVAILABLE")
-                        rows.append(
-                            {
-                                "key": str(did),
-                                "rse": rse,
-                                "length": 1,
-                                "available_length": 1 if ok else 0,
-                                "available_bytes": replica.get("bytes") if ok else 0,
-                            }
-                        )
-            return rows
-        datasets = [did]
-        if kind == "CONTAINER":
-            datasets = []
-            lines = self.client.did_children(did)
-            async with contextlib.aclosing(lines):
-                async for child in lines:
-                    if did_type(child.get("type") or child.get("did_type")) == "DATASET":
-                        datasets.append(DID(child["scope"], child["name"]))
-                    if len(datasets) >= MAX_DATASETS_FOR_STATE:
-                        break
-        for dataset in datasets:
-            lines = self.client.dataset_replicas(dataset, deep=deep)
-            async with contextlib.aclosing(lines):
-                async for row in lines:
-                    rows.append(
-                        {
-                            "key": str(dataset),
-                            "rse": row.get("rse"),
-                            "length": row.get("length") or 0,
-                            "available_length": row.get("available_length") or 0,
-                            "available_bytes": row.get("available_bytes") or 0,
-                        }
-                    )
-        return rows
-
     async def near_hub(self, did: DID, kind: str, files: int | None) -> dict[str, Any]:
         """``{"state": AVAILABLE|REPLICATING|PARTIAL|NONE, "rses": [...]}`` near the hub."""
         site = self.instance.site_expression
@@ -135,7 +88,7 @@ class Availability:
         if ok_rses:
             return {"state": "AVAILABLE", "rses": sorted(ok_rses)}
         deep = files is None or files <= DEEP_REPLICA_LIMIT
-        rows = [r for r in await self._replica_rows(did, kind, deep) if r["rse"] in near]
+        rows = [r for r in await replica_rows(self.client, did, kind, deep) if r["rse"] in near]
         complete: dict[str, bool] = {}
         rses: set[str] = set()
         for row in rows:
@@ -158,7 +111,7 @@ class Availability:
         deep = kind == "FILE" or (info.get("length") or 0) <= DEEP_REPLICA_LIMIT
         near = set(await self.expression_rses(self.instance.site_expression))
         per_rse: dict[str, dict[str, int]] = {}
-        for row in await self._replica_rows(did, kind, deep):
+        for row in await replica_rows(self.client, did, kind, deep):
             totals = per_rse.setdefault(row["rse"], {"files": 0, "bytes": 0})
             totals["files"] += int(row["available_length"] or 0)
             totals["bytes"] += int(row["available_bytes"] or 0)

@@ -62,6 +62,8 @@ class InstanceConfig:
     qos_classes: dict[str, QosClass]
     default_qos: str
     mounts: dict[str, str] = field(default_factory=dict)
+    #: RSEs near the hub that uploads are written to, in order of preference (default: mounts)
+    upload_rses: tuple[str, ...] = ()
     ca_cert: str | None = None
     vo: str | None = None
     webui_url: str | None = None
@@ -197,6 +199,11 @@ def parse_instance(raw: object, index: int, *, base_dir: Path | None = None) -> 
     ):
         raise ConfigError(f"{where}: 'mounts' must map RSE names to local directories.")
     mounts = {rse: str(Path(path).expanduser()) for rse, path in mounts.items()}
+    upload_rses = raw.get("upload_rses")
+    if upload_rses is None:
+        upload_rses = list(mounts)
+    if not isinstance(upload_rses, list) or not all(isinstance(r, str) and r for r in upload_rses):
+        raise ConfigError(f"{where}: 'upload_rses' must be a list of RSE names.")
     default_lifetime = _int(raw, "default_lifetime", where, 86400)
     max_lifetime = _int(raw, "max_lifetime", where, 30 * 86400)
     if default_lifetime > max_lifetime:
@@ -211,6 +218,7 @@ def parse_instance(raw: object, index: int, *, base_dir: Path | None = None) -> 
         qos_classes=qos_classes,
         default_qos=default_qos,
         mounts=mounts,
+        upload_rses=tuple(upload_rses),
         ca_cert=_str(raw, "ca_cert", where),
         vo=_str(raw, "vo", where),
         webui_url=_url(raw, "webui_url", where),

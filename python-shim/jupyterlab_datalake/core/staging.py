@@ -28,9 +28,12 @@ from typing import Any
 
 from ..errors import DatalakeError, shown
 from .auth import iso, parse_rucio_date
+from .browse import did_type
 from .config import MIN_LIFETIME, InstanceConfig, QosClass
 from .did import DID, parse_did
 from .events import DEFAULT_RECONCILE
+from .quota import Quota
+from .replica_counts import DEEP_REPLICA_LIMIT, replica_rows
 from .rucio import RucioClient
 from .watcher import RuleWatcher
 
@@ -52,6 +55,9 @@ STALL_AFTER = 600.0
 # most a quarter of the deadline) for the shared refresh before they get the older list (with
 # its age) instead.
 STALE_WAIT = 2.0
+# A list asked for fresh (the user's Refresh) is read again from Rucio if older than this: a
+# Refresh pressed again and again costs Rucio one listing per this many seconds at most.
+FRESH_AFTER = 2.0
 # Existence checks of the DIDs of one request run this many at a time.
 CHECKS_AT_ONCE = 8
 
@@ -197,6 +203,10 @@ def staging_from_rule(
         # Made with the Rucio client or WebUI, not here: shown, never extended or released here.
         "outside": tagged is None,
         "stalled_since": iso(updated) if stalled else None,
+        # Rucio sends events for it (made with notify): with a broker it is watched through
+        # them; without (made elsewhere, or before notify), it is polled as without a broker.
+        "notified": str(rule.get("notification") or "").split(".")[-1].upper()
+        in ("PROGRESS", "YES"),
         "webui_url": f"{instance.webui_url}/rule?rule_id={rule_id}" if instance.webui_url else None,
     }
 
@@ -235,6 +245,15 @@ def _wait_seconds(timeout: object) -> float:
     return seconds
 
 
+def _flag(value: object, name: str) -> bool:
+    """A yes/no argument: true/false, 1/0 (a query string's), or absent (no)."""
+    if value in (None, "", False, 0, "0", "false"):
+        return False
+    if value in (True, 1, "1", "true"):
+        return True
+    raise DatalakeError(400, f"'{name}' must be true or false.", f"BAD_{name.upper()}")
+
+
 def _cursor(after: object) -> int | None:
     if after in (None, ""):
         return None
@@ -259,10 +278,12 @@ class StagingManager:
         *,
         list_ttl: float = 30.0,
         watcher: RuleWatcher | None = None,
+        quota: Quota | None = None,
         keeps_untagged: bool = True,
     ) -> None:
         self.instance = instance
         self.client = client
+        self.quota = quota or Quota(client)
         # Stagings from before the instance was recorded in the tag belong to the default one.
         self.keeps_untagged = keeps_untagged
         self.list_ttl = list_ttl
@@ -272,6 +293,12 @@ class StagingManager:
             reconcile_interval=events.reconcile_interval if events else DEFAULT_RECONCILE,
         )
         self._sizes: dict[DID, tuple[int | None, int | None]] = {}
+        self._kinds: dict[DID, str] = {}
+        # Why Rucio suspended a rule without saying so, worked out once per rule.
+        self._reasons: dict[str, str | None] = {}
+        # Bytes arrived per rule, with the files_ok they were counted at: only an arriving file
+        # changes them, so a poll or event that finds no new file asks Rucio nothing more.
+        self._arrived: dict[str, tuple[int, int | None]] = {}
         self._account: str | None = None
         self._list_ids: list[str] | None = None
         self._listed_at = 0.0
@@ -344,10 +371,61 @@ class StagingManager:
         info = await self.client.did(did)
         files = 1 if info.get("type") == "FILE" else info.get("length")
         self._sizes[did] = (info.get("bytes"), files)
+        self._kinds[did] = did_type(info.get("type"))
 
     async def _staging(self, rule: dict[str, Any]) -> dict[str, Any]:
         size = await self.did_size(DID(str(rule.get("scope")), str(rule.get("name"))))
-        return staging_from_rule(rule, self.instance, size)
+        staging = staging_from_rule(rule, self.instance, size)
+        if staging["state"] == "SUSPENDED" and not staging["error"]:
+            staging["error"] = await self._why_suspended(rule, size[0])
+        staging["bytes_ok"] = await self._bytes_arrived(staging, size)
+        return staging
+
+    async def _bytes_arrived(
+        self, staging: dict[str, Any], size: tuple[int | None, int | None]
+    ) -> int | None:
+        """Bytes of the DID on the staging's storage so far, from Rucio's dataset replica
+        counts there (one line per dataset and RSE, whatever the number of files); None when
+        not known."""
+        if staging["state"] == "OK":
+            return size[0]
+        files_ok = staging["files_ok"]
+        if files_ok == 0:
+            return 0  # a file already there would have its lock OK at once
+        known = self._arrived.get(staging["id"])
+        if known is not None and known[0] == files_ok:
+            return known[1]
+        did = parse_did(staging["did"])
+        kind = self._kinds.get(did)
+        expression = staging["rse_expression"]
+        if kind is None or not isinstance(expression, str):
+            return None
+        deep = size[1] is None or size[1] <= DEEP_REPLICA_LIMIT
+        try:
+            rses = set(await self.quota.rses(expression))
+            rows = await replica_rows(self.client, did, kind, deep)
+        except DatalakeError:
+            return None  # the next poll asks again; the staging is shown meanwhile
+        arrived = sum(int(r["available_bytes"] or 0) for r in rows if r["rse"] in rses)
+        if size[0] is not None:
+            arrived = min(arrived, size[0])
+        self._arrived[staging["id"]] = (files_ok, arrived)
+        return arrived
+
+    async def _why_suspended(self, rule: dict[str, Any], size: int | None) -> str | None:
+        """Rucio suspends a rule it cannot place within the account's quota (a DID of 10,000
+        files or more, injected later) and leaves its ``error`` empty: say so."""
+        rule_id = str(rule.get("id"))
+        expression, account = rule.get("rse_expression"), rule.get("account")
+        if rule_id in self._reasons or not (
+            isinstance(expression, str) and isinstance(account, str) and size
+        ):
+            return self._reasons.get(rule_id)
+        try:
+            self._reasons[rule_id] = await self.quota.shortfall(account, expression, size)
+        except DatalakeError:
+            return None  # asked again at the next poll
+        return self._reasons[rule_id]
 
     async def fetch(self, rule_id: str) -> dict[str, Any]:
         """One ``GET /rules/{id}``; the watcher's poll."""
@@ -405,17 +483,20 @@ class StagingManager:
 
     # ---- the list -----------------------------------------------------------------------------
 
-    async def list(self) -> dict[str, Any]:
+    async def list(self, fresh: object = None) -> dict[str, Any]:
         """``{"stagings", "listed_at", "error"}``: the list as Rucio gave it at ``listed_at``.
 
         Every caller shares one listing in flight and its failure. A list older than
-        ``list_ttl`` is read again; if Rucio takes longer than ``STALE_WAIT`` (or fails), the
-        older list is answered with its ``listed_at`` and the ``error`` that kept it old.
+        ``list_ttl`` (``FRESH_AFTER`` when the user asks for a ``fresh`` one) is read again;
+        if Rucio takes longer than ``STALE_WAIT`` (or fails), the older list is answered with
+        its ``listed_at`` and the ``error`` that kept it old.
         """
         error: DatalakeError | None = None
         # With broker events the cached stagings are kept current by them: listing again is
-        # only the slow reconcile (and how stagings made elsewhere show up).
+        # only the slow reconcile (and how stagings made elsewhere show up), or a Refresh.
         ttl = self.watcher.reconcile_interval if self.watcher.events_live else self.list_ttl
+        if _flag(fresh, "fresh"):
+            ttl = min(ttl, FRESH_AFTER)
         if self._list_ids is None or time.monotonic() - self._listed_at > ttl:
             if self._listing is None or self._listing.done():
                 self._listing = asyncio.get_running_loop().create_task(self._relist())
@@ -473,6 +554,19 @@ class StagingManager:
         self._list_ids, self._listed_at = ids, time.monotonic()
         self._listed_when = datetime.now(timezone.utc)
 
+    async def joined(self, rule_ids: list[str]) -> None:
+        """Rules made elsewhere in the shim (an upload's QoS rules) join the cached list and
+        the watcher, whose news reach the tabs at once (with broker events the list itself is
+        read again only every few minutes)."""
+        stagings = []
+        for rule_id in rule_ids:
+            try:
+                stagings.append(self.watcher.put(rule_id, await self.fetch(rule_id)))
+            except DatalakeError as e:
+                # The upload is done; the next listing shows the staging.
+                log.info("datalake: reading new staging %s failed: %s", rule_id, e.message)
+        self._joined(stagings)
+
     def _joined(self, stagings: list[dict[str, Any]]) -> None:
         """New stagings join the cached list (no relisting right after a stage)."""
         if self._list_ids is not None:
@@ -498,9 +592,12 @@ class StagingManager:
             "grouping": "DATASET",
             "lifetime": lifetime,
             "comment": comment,
-            # hermes then sends rule_progress (10 % steps) and rule_ok for it (core/events.py).
-            "notify": "P",
         }
+        # hermes then sends rule_progress (10 % steps) and rule_ok for it (core/events.py).
+        # Not for a file: Rucio 41 fails such a rule with a 500 (its notification code reads
+        # the DID's 'open', which files lack); a file's staging is polled instead.
+        if self._kinds.get(did) != "FILE":
+            body["notify"] = "P"
         if source:
             body["source_replica_expression"] = source
         if delay:
@@ -579,6 +676,21 @@ class StagingManager:
                 "DID_NOT_FOUND",
             )
 
+    async def _check_quota(self, dids: list[DID], account: str, qos: QosClass) -> None:
+        """The DIDs fit in the account's quota on the class's storage (``Quota.check``); a DID
+        this account has already staged there is paid for, so it is not counted again."""
+        sizes = {str(did): self._sizes[did][0] or 0 for did in dids}
+        try:
+            await self.quota.check(account, qos.expression, sizes, qos.name)
+        except DatalakeError as e:
+            if e.reason != "QUOTA_EXCEEDED":
+                raise
+            for did in dids:
+                rule = await self._existing(did, account, qos.expression)
+                if rule is not None and not is_released(rule):
+                    del sizes[str(did)]
+            await self.quota.check(account, qos.expression, sizes, qos.name)
+
     async def _check_source(self, source: str) -> None:
         try:
             rses = await self.client.rses(source)
@@ -621,6 +733,7 @@ class StagingManager:
         await self._check_dids(parsed)
         if source:
             await self._check_source(source)
+        await self._check_quota(parsed, account, qos_class)
         stagings: list[dict[str, Any]] = []
         # What this request changed: (rule id, None) for a new rule, (rule id, its comment)
         # for a released rule taken back.
@@ -637,6 +750,8 @@ class StagingManager:
                 await asyncio.shield(self._undo(made, qos_class.name, failure))
                 raise
         self._joined(stagings)
+        if made:
+            self.quota.forget(account)
         return {"stagings": stagings, "created": any(c is None for _, c in made)}
 
     async def _create(
@@ -745,6 +860,28 @@ class StagingManager:
         rule = await self._own_rule(rule_id)
         await self.client.update_rule(rule["id"], {"lifetime": seconds})
         return self.watcher.put(rule["id"], await self.fetch(rule["id"]))
+
+    async def move(self, rule_id: str, qos: str | None) -> dict[str, Any]:
+        """Move a staging to another QoS class with Rucio's rule move: a child rule on the new
+        class's expression; Rucio keeps the old rule (and its copies) until the child is OK,
+        then removes it. ``{"stagings": [child], "created", "moved_from"}``; a staging already
+        in that class is returned as it is."""
+        rule = await self._own_rule(rule_id)
+        target = resolve_qos(self.instance, qos)
+        if rule.get("rse_expression") == target.expression:
+            return {"stagings": [await self.get(rule["id"])], "created": False, "moved_from": None}
+        # "<tag> <class> [note]": the user's note stays, the class changes.
+        parts = (rule_comment(rule) or "").split(" ", 2)
+        note = parts[2].strip() if len(parts) > 2 else ""
+        async with self._write_lock:
+            child = await self.client.move_rule(rule["id"], target.expression)
+            # The child inherits the comment: it now names the new class.
+            await self.client.update_rule(
+                child, {"comment": make_comment(self.instance.name, target.name, note)}
+            )
+        staging = self.watcher.put(child, await self.fetch(child))
+        self._joined([staging])
+        return {"stagings": [staging], "created": True, "moved_from": rule["id"]}
 
     async def release(self, rule_id: str) -> None:
         rule = await self._own_rule(rule_id)

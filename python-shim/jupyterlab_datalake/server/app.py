@@ -70,6 +70,8 @@ class DatalakeApp(ExtensionApp):
         except ConfigError as e:
             self.log.error("jupyterlab-datalake is not configured: %s", e)
             service = DatalakeService.unconfigured(e)
+        if self.serverapp is not None:
+            service.files_root = self.serverapp.root_dir
         self.service = service
         self.kernel_secret = secrets.token_urlsafe(32)
         self.kernel_env = KernelEnvironment()

@@ -63,6 +63,8 @@ class FakeRucio:
         self.replicas: dict[tuple[str, str], dict[str, str]] = {}
         self.rules: dict[str, dict[str, Any]] = {}
         self.rule_counter = itertools.count(1)
+        # Local account limits per RSE (bytes); usage is what live rules charge there.
+        self.limits: dict[str, float] = dict.fromkeys(RSES, 10**13)
         self._seed(big_files)
 
     # ---- data -----------------------------------------------------------------------------
@@ -155,6 +157,23 @@ class FakeRucio:
         rule["state"] = "OK" if done == total else "REPLICATING"
         rule["updated_at"] = rfc1123(datetime.now(timezone.utc))
 
+    def usage(self, account: str, rse: str) -> dict[str, Any]:
+        """As Rucio's ``/accounts/{account}/usage/local/{rse}``: every live rule of the account
+        on the RSE charges the DID's whole size."""
+        used = sum(
+            self.did_view((r["scope"], r["name"]))["bytes"]
+            for r in self.live_rules().values()
+            if r["account"] == account and r["_rse"] == rse
+        )
+        limit = self.limits.get(rse, 0)
+        return {
+            "rse": rse,
+            "bytes": used,
+            "files": 0,
+            "bytes_limit": limit,
+            "bytes_remaining": limit - used,
+        }
+
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
@@ -206,6 +225,8 @@ class FakeRucio:
         q = request.url.params
         if parts == ["accounts", "whoami"]:
             return httpx.Response(303, headers={"Location": f"{BASE_URL}/accounts/alice"})
+        if parts[0] == "accounts" and parts[2:4] == ["usage", "local"] and len(parts) == 5:
+            return stream([self.usage(parts[1], parts[4])])
         if parts == ["scopes", ""]:
             return httpx.Response(200, json=["demo", "user.alice"])
         if parts[0] == "rses":
@@ -423,6 +444,9 @@ class FakeRucio:
                 "locks_replicating_cnt": total,
                 "locks_stuck_cnt": 0,
                 "comments": body.get("comment"),
+                "notification": {"P": "PROGRESS", "Y": "YES", "C": "CLOSE"}.get(
+                    body.get("notify"), "NO"
+                ),
                 "error": None,
                 "copies": body["copies"],
                 "grouping": body["grouping"],

@@ -108,10 +108,26 @@ ROUTES = [
         {"dids": ["demo:lofar-obs-sb001"], "qos": "FAST", "lifetime": 3600},
         ("dids", "qos", "lifetime", "source_qos", "start_in", "comment", "instance"),
     ),
+    Route(
+        "GET",
+        "stagings/preview",
+        {"did": "demo:lofar-obs-sb000"},
+        ("did", "qos", "instance"),
+    ),
     Route("GET", f"stagings/{RULE}", {}, ("rule_id", "instance")),
     Route("PATCH", f"stagings/{RULE}", {"lifetime": 7200}, ("rule_id", "lifetime", "instance")),
     Route("DELETE", f"stagings/{RULE}", {}, ("rule_id", "instance")),
     Route("GET", "paths", {"did": "demo:lofar-obs-sb000"}, ("did", "qos", "instance")),
+    Route(
+        "POST", f"stagings/{RULE}/move", {"qos": "CHEAP-ANALYSIS"}, ("rule_id", "qos", "instance")
+    ),
+    Route("POST", "verify", {"did": "demo:lofar-obs-sb000"}, ("did", "report", "instance")),
+    Route(
+        "POST",
+        "uploads",
+        {"paths": ["no-such-output.h5"], "to": "user.alice", "qos": "SAFE"},
+        ("paths", "to", "qos", "dataset", "lifetime", "instance"),
+    ),
 ]
 
 

@@ -128,6 +128,31 @@ async def test_list_is_served_from_cache(service, fake_rucio):
     assert len(fake_rucio.calls) == before
 
 
+async def test_a_fresh_list_reads_rucio_even_while_events_keep_the_cache(service, fake_rucio):
+    await service.list_stagings()
+    manager = service.instance().staging
+    manager.watcher.set_events_live(True)  # the list is re-read only every 5 minutes
+    # Given: a staging made elsewhere (the Rucio client), not in the cache
+    made = await service.stage(["demo:lofar-obs-sb000"], qos="FAST")
+    manager._list_ids.remove(made["stagings"][0]["id"])
+    manager._listed_at -= manager.list_ttl + 1
+    # When the panel polls: still the cached list, no Rucio call
+    listings = lambda: fake_rucio.calls.count(("GET", "/rucio/rules/"))  # noqa: E731
+    before = listings()
+    assert (await service.list_stagings())["stagings"] == []
+    assert listings() == before
+    # When the user asks for a fresh list: Rucio's
+    answer = await service.list_stagings(fresh="true")
+    assert [s["id"] for s in answer["stagings"]] == [made["stagings"][0]["id"]]
+    assert listings() == before + 1
+    # ... not again for a Refresh pressed at once
+    await service.list_stagings(fresh=True)
+    assert listings() == before + 1
+    with pytest.raises(DatalakeError) as bad:
+        await service.list_stagings(fresh="maybe")
+    assert bad.value.status == 400 and bad.value.reason == "BAD_FRESH"
+
+
 async def test_progress_extend_release(service, fake_rucio):
     (staging,) = (await service.stage(["demo:lofar-obs-sb000"], qos="FAST"))["stagings"]
     fake_rucio.advance(staging["id"], files=2)

@@ -20,6 +20,7 @@ def hub_instance():
 
 
 GET_ROUTES = [
+    ("version", {}),
     ("instances", {}),
     ("whoami", {}),
     ("scopes", {}),
@@ -31,6 +32,7 @@ GET_ROUTES = [
     ("did/rules", {"did": "demo:lofar-obs"}),
     ("qos", {}),
     ("stagings", {}),
+    ("stagings/preview", {"did": "demo:lofar-obs-sb000", "qos": "FAST"}),
     ("paths", {"did": "demo:lofar-obs-sb000"}),
 ]
 RULE = "0" * 31 + "1"
@@ -40,6 +42,12 @@ ALL_ROUTES = [("GET", p, q) for p, q in GET_ROUTES] + [
     ("PATCH", f"stagings/{RULE}", {}),
     ("DELETE", f"stagings/{RULE}", {}),
 ]
+
+
+async def test_version_is_the_package_version(jp_fetch, app_service):
+    from jupyterlab_datalake import __version__
+
+    assert body(await jp_fetch("datalake", "version")) == {"version": __version__}
 
 
 async def test_instances(jp_fetch, app_service):
