@@ -39,19 +39,21 @@ class Instance:
     """The objects of one configured Rucio instance, built on first use."""
 
     def __init__(
-        self, config: InstanceConfig, timeout: float, transport: httpx.AsyncBaseTransport | None
+        self,
+        config: InstanceConfig,
+        timeout: float,
+        transport: httpx.AsyncBaseTransport | None,
+        listings: ListingCache,
     ):
         self.config = config
         self.client = RucioClient(config, timeout=timeout, transport=transport)
         self.staging = StagingManager(config, self.client)
         self.paths = PathResolver(config, self.client)
-        self.listings = ListingCache()
-        self.browse = Browser(self.client, self.listings)
+        self.browse = Browser(self.client, listings, config.name)
         self.availability = Availability(config, self.client, self.staging)
         self.version: str | None = None
 
     async def close(self) -> None:
-        self.listings.close()
         await self.staging.close()
         await self.client.close()
 
@@ -68,6 +70,14 @@ class DatalakeService:
         self.config_error = config_error
         self._transport = transport
         self._instances: dict[str, Instance] = {}
+        # One cache for every user and instance of the server: its bounds are the server's.
+        self._listings: ListingCache | None = None
+
+    @property
+    def listings(self) -> ListingCache:
+        if self._listings is None:
+            self._listings = ListingCache()
+        return self._listings
 
     @classmethod
     def from_settings(
@@ -110,7 +120,10 @@ class DatalakeService:
             )
         if name not in self._instances:
             self._instances[name] = Instance(
-                self.config.instances[name], self.config.request_timeout, self._transport
+                self.config.instances[name],
+                self.config.request_timeout,
+                self._transport,
+                self.listings,
             )
         return self._instances[name]
 
@@ -213,20 +226,28 @@ class DatalakeService:
         did: str,
         limit: object = DEFAULT_LIMIT,
         cursor: object = None,
+        sort: object = None,
+        position: object = None,
         *,
         instance: str | None = None,
     ) -> dict[str, Any]:
-        return await self.instance(instance).browse.children(parse_did(did), limit, cursor)
+        return await self.instance(instance).browse.children(
+            parse_did(did), limit, cursor, sort, position
+        )
 
     async def files(
         self,
         did: str,
         limit: object = DEFAULT_LIMIT,
         cursor: object = None,
+        sort: object = None,
+        position: object = None,
         *,
         instance: str | None = None,
     ) -> dict[str, Any]:
-        return await self.instance(instance).browse.files(parse_did(did), limit, cursor)
+        return await self.instance(instance).browse.files(
+            parse_did(did), limit, cursor, sort, position
+        )
 
     # ---- availability -----------------------------------------------------------------------
 
@@ -307,3 +328,6 @@ class DatalakeService:
         instances, self._instances = list(self._instances.values()), {}
         for inst in instances:
             await inst.close()
+        if self._listings is not None:
+            self._listings.close()
+            self._listings = None
