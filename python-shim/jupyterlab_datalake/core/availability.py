@@ -19,10 +19,28 @@ from .rucio import RucioClient
 from .staging import StagingManager, is_released, staging_from_rule
 
 RSE_CACHE_TTL = 300.0
+# A summary of a container reads at most this many of its datasets (never its whole content)
+# and says so when there are more.
 MAX_DATASETS_FOR_STATE = 200
+# Datasets per bulk lookup of stored counts: one Rucio call answers them all.
+BULK_DATASETS = 100
 # Above this many files Rucio's deep dataset-replica count is too slow (minutes on SQLite):
 # use the stored collection replicas (kept up to date by abacus) instead.
 DEEP_REPLICA_LIMIT = 20000
+
+
+def replica_counts(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "rse": row.get("rse"),
+        "length": row.get("length") or 0,
+        "available_length": row.get("available_length") or 0,
+        "available_bytes": row.get("available_bytes") or 0,
+    }
+
+
+def sampled(more: bool) -> dict[str, Any]:
+    """Said when a container's summary counted only its first datasets."""
+    return {"sampled_datasets": MAX_DATASETS_FOR_STATE} if more else {}
 
 
 class Availability:
@@ -70,8 +88,11 @@ class Availability:
             ]
         }
 
-    async def _replica_rows(self, did: DID, kind: str, deep: bool = True) -> list[dict[str, Any]]:
-        """Per (dataset or file, RSE): length, available_length, available_bytes."""
+    async def _replica_rows(
+        self, did: DID, kind: str, deep: bool = True
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """Per (dataset or file, RSE): length, available_length, available_bytes; and whether
+        a container has more datasets than were counted."""
         rows: list[dict[str, Any]] = []
         if kind == "FILE":
             lines = self.client.list_replicas([{"scope": did.scope, "name": did.name}])
@@ -88,31 +109,35 @@ class Availability:
                                 "available_bytes": replica.get("bytes") if ok else 0,
                             }
                         )
-            return rows
-        datasets = [did]
-        if kind == "CONTAINER":
-            datasets = []
-            lines = self.client.did_children(did)
+            return rows, False
+        if kind != "CONTAINER":
+            lines = self.client.dataset_replicas(did, deep=deep)
             async with contextlib.aclosing(lines):
-                async for child in lines:
-                    if did_type(child.get("type") or child.get("did_type")) == "DATASET":
-                        datasets.append(DID(child["scope"], child["name"]))
-                    if len(datasets) >= MAX_DATASETS_FOR_STATE:
-                        break
-        for dataset in datasets:
-            lines = self.client.dataset_replicas(dataset, deep=deep)
+                rows = [{"key": str(did), **replica_counts(row)} async for row in lines]
+            return rows, False
+        datasets, more = await self._datasets(did)
+        # A container's datasets: Rucio's stored counts, many datasets per call.
+        for start in range(0, len(datasets), BULK_DATASETS):
+            lines = self.client.dataset_replicas_bulk(datasets[start : start + BULK_DATASETS])
             async with contextlib.aclosing(lines):
                 async for row in lines:
-                    rows.append(
-                        {
-                            "key": str(dataset),
-                            "rse": row.get("rse"),
-                            "length": row.get("length") or 0,
-                            "available_length": row.get("available_length") or 0,
-                            "available_bytes": row.get("available_bytes") or 0,
-                        }
-                    )
-        return rows
+                    rows.append({"key": f"{row['scope']}:{row['name']}", **replica_counts(row)})
+        for dataset in datasets:  # a dataset no RSE holds yet is incomplete everywhere
+            rows.append({"key": str(dataset), "rse": None, "length": 1, "available_length": 0})
+        return rows, more
+
+    async def _datasets(self, container: DID) -> tuple[list[DID], bool]:
+        """The first ``MAX_DATASETS_FOR_STATE`` datasets of a container, and whether more follow
+        (the listing is closed there: a summary never reads a whole content)."""
+        datasets: list[DID] = []
+        lines = self.client.did_children(container)
+        async with contextlib.aclosing(lines):
+            async for child in lines:
+                if did_type(child.get("type") or child.get("did_type")) == "DATASET":
+                    if len(datasets) == MAX_DATASETS_FOR_STATE:
+                        return datasets, True
+                    datasets.append(DID(child["scope"], child["name"]))
+        return datasets, False
 
     async def near_hub(self, did: DID, kind: str, files: int | None) -> dict[str, Any]:
         """``{"state": AVAILABLE|REPLICATING|PARTIAL|NONE, "rses": [...]}`` near the hub."""
@@ -135,11 +160,12 @@ class Availability:
         if ok_rses:
             return {"state": "AVAILABLE", "rses": sorted(ok_rses)}
         deep = files is None or files <= DEEP_REPLICA_LIMIT
-        rows = [r for r in await self._replica_rows(did, kind, deep) if r["rse"] in near]
+        all_rows, more = await self._replica_rows(did, kind, deep)
+        rows = [r for r in all_rows if r["rse"] in near or r["rse"] is None]
         complete: dict[str, bool] = {}
         rses: set[str] = set()
         for row in rows:
-            if row["available_length"] > 0:
+            if row["available_length"] > 0 and row["rse"] is not None:
                 rses.add(row["rse"])
             done = row["length"] > 0 and row["available_length"] >= row["length"]
             complete[row["key"]] = complete.get(row["key"], False) or done
@@ -149,7 +175,7 @@ class Availability:
             state = "REPLICATING"
         else:
             state = "PARTIAL" if rses else "NONE"
-        return {"state": state, "rses": sorted(rses)}
+        return {"state": state, "rses": sorted(rses), **sampled(more)}
 
     async def replicas(self, did: DID) -> dict[str, Any]:
         """Files and bytes per RSE, with the RSE's QoS class, site and whether it is near."""
@@ -158,7 +184,10 @@ class Availability:
         deep = kind == "FILE" or (info.get("length") or 0) <= DEEP_REPLICA_LIMIT
         near = set(await self.expression_rses(self.instance.site_expression))
         per_rse: dict[str, dict[str, int]] = {}
-        for row in await self._replica_rows(did, kind, deep):
+        rows, more = await self._replica_rows(did, kind, deep)
+        for row in rows:
+            if row["rse"] is None:
+                continue
             totals = per_rse.setdefault(row["rse"], {"files": 0, "bytes": 0})
             totals["files"] += int(row["available_length"] or 0)
             totals["bytes"] += int(row["available_bytes"] or 0)
@@ -175,7 +204,7 @@ class Availability:
                     "bytes": per_rse[rse]["bytes"],
                 }
             )
-        return {"rses": result}
+        return {"rses": result, **sampled(more)}
 
     async def rules(self, did: DID) -> dict[str, Any]:
         """Every rule on the DID, as Staging documents (whoever made them), but the stagings

@@ -373,10 +373,18 @@ class FakeRucio:
                         }
                     )
             return stream(out)
+        if parts[1] == "datasets_bulk":
+            body = json.loads(request.content)
+            keys = [(d["scope"], d["name"]) for d in body["dids"]]
+            return stream(row for key in keys if key in self.dids for row in self.counts(key))
         scope, name = parts[1], "/".join(parts[2:-1])
         key = (scope, name)
         if key not in self.dids:
             return error(404, "DataIdentifierNotFound", "not found")
+        return stream(self.counts(key))
+
+    def counts(self, key: tuple[str, str]) -> list[dict[str, Any]]:
+        """A dataset's replica counts per RSE, as abacus keeps them."""
         files = self.files_of(key)
         rows = []
         for rse in RSES:
@@ -384,15 +392,15 @@ class FakeRucio:
             if any(rse in self.replicas[f] for f in files):
                 rows.append(
                     {
-                        "scope": scope,
-                        "name": name,
+                        "scope": key[0],
+                        "name": key[1],
                         "rse": rse,
                         "length": len(files),
                         "available_length": len(available),
                         "available_bytes": sum(self.dids[f]["bytes"] for f in available),
                     }
                 )
-        return stream(rows)
+        return rows
 
     @staticmethod
     def expiry(rule: dict[str, Any]) -> datetime:
