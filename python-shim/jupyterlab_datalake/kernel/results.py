@@ -99,7 +99,8 @@ class QosClasses(TableResult, list):
 class DidPaths(list):
     """Local paths (``str``) of the files of ``did`` near the hub, in the order Rucio lists them.
 
-    ``entries`` keeps each file's line from the shim (``did``, ``path``, ``url``, ``rse``).
+    ``files_per_rse`` says how many of them each RSE gave. Only the paths are kept (a million
+    files hold a million strings, not a million dicts); ``datalake.iter_paths`` holds none.
     """
 
     def __init__(
@@ -107,12 +108,12 @@ class DidPaths(list):
         paths: Iterable[str],
         did: str,
         qos: str | None = None,
-        entries: list[dict[str, Any]] | None = None,
+        files_per_rse: dict[str, int] | None = None,
     ) -> None:
         super().__init__(paths)
         self.did = did
         self.qos = qos
-        self.entries = entries or []
+        self.files_per_rse = files_per_rse or {}
 
 
 class Staging(TableResult):
