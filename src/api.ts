@@ -71,6 +71,11 @@ export function encodeFilters(filters: IMetadataFilter[]): string | null {
  */
 export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
   const page = (p: IPageRequest) => ({ limit: p.limit, cursor: p.cursor });
+  const listing = (p: IPageRequest) => ({
+    ...page(p),
+    position: p.position,
+    sort: p.sort
+  });
   return {
     instances: () => requestAPI<IInstances>('instances', settings),
     whoami: instance =>
@@ -95,11 +100,11 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
       requestAPI<IDIDInfo>('did', settings, { query: { did, instance } }),
     children: (did, p, instance) =>
       requestAPI<IPage<IDID>>('did/children', settings, {
-        query: { did, instance, ...page(p) }
+        query: { did, instance, ...listing(p) }
       }),
     files: (did, p, instance) =>
       requestAPI<IPage<IDID>>('did/files', settings, {
-        query: { did, instance, ...page(p) }
+        query: { did, instance, ...listing(p) }
       }),
     replicas: async (did, instance) =>
       (
