@@ -248,12 +248,6 @@ function Row({
   );
 }
 
-const SORTS: ReadonlyArray<[ListSort, string]> = [
-  ['rucio', "Rucio's order"],
-  ['name', 'Name'],
-  ['size', 'Size, largest first']
-];
-
 /**
  * Above a long listing: how many rows it has, its order, and a way to the first row, the
  * last row or any row. The controls are no tab stops of their own (the tree has one);
@@ -295,11 +289,9 @@ function ListBar(p: {
         onClick={event => event.stopPropagation()}
         onChange={event => jump(list, 0, event.currentTarget.value as ListSort)}
       >
-        {SORTS.map(([value, label]) => (
-          <option key={value} value={value}>
-            {trans.__(label)}
-          </option>
-        ))}
+        <option value="rucio">{trans.__("Rucio's order")}</option>
+        <option value="name">{trans.__('Name')}</option>
+        <option value="size">{trans.__('Size, largest first')}</option>
       </select>
       <button
         type="button"
