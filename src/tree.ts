@@ -24,6 +24,8 @@ export type TreeRow =
       depth: number;
       list: PagedList<IDID>;
       total: number | null;
+      /** The files of a dataset (else the content of a container). */
+      files: boolean;
     }
   | {
       /** Above the held rows of a listing shown from a later row: the rows before it. */
@@ -91,8 +93,11 @@ export class BrowseTree {
     );
     list.changed.connect(this._invalidate, this);
     this._expanded.set(row.key, list);
-    if (did.type === 'DATASET' && typeof did.length === 'number') {
-      this._totals.set(list, did.length);
+    if (did.type === 'DATASET') {
+      this._fileLists.add(list);
+      if (typeof did.length === 'number') {
+        this._totals.set(list, did.length);
+      }
     }
     this._invalidate();
     void list.loadMore();
@@ -170,7 +175,15 @@ export class BrowseTree {
       (total ?? 0) > this._pageSize ||
       (list.hasMore && list.items.length >= this._pageSize);
     if (parentKey !== null && long) {
-      out.push({ kind: 'listbar', key: `${prefix}#bar`, depth, list, total });
+      const files = this._fileLists.has(list);
+      out.push({
+        kind: 'listbar',
+        key: `${prefix}#bar`,
+        depth,
+        list,
+        total,
+        files
+      });
     }
     if (list.offset > 0) {
       out.push({ kind: 'earlier', key: `${prefix}#earlier`, depth, list });
@@ -219,6 +232,7 @@ export class BrowseTree {
 
   private _expanded = new Map<string, PagedList<IDID>>();
   private _totals = new WeakMap<PagedList<IDID>, number>();
+  private _fileLists = new WeakSet<PagedList<IDID>>();
   private _rows: TreeRow[] | null = null;
   private _changed = new Signal<this, void>(this);
 }

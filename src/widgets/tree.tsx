@@ -261,11 +261,10 @@ function ListBar(p: {
   const { row, trans, jump } = p;
   const list = row.list;
   const [target, setTarget] = useState('');
-  const kind = list.items[0]?.type === 'FILE' ? 'files' : 'items';
   const count =
     row.total === null
       ? trans.__('counting…')
-      : kind === 'files'
+      : row.files
         ? countOf(trans, row.total)
         : trans
             ._n('%1 item', '%1 items', row.total)

@@ -13,7 +13,8 @@ length, and the ``ListingCache`` shared by every user and instance of the server
 them together: at most ``keep`` listings and ``max_disk`` bytes on disk, the least recently used
 dropped first. A sorted view needs the whole listing; SQLite sorts it on disk (an index built in a
 worker thread), so sorting a million rows takes seconds, not memory. A first page (no cursor)
-always starts a fresh read, so what a user sees is never older than their last fresh look.
+starts a fresh read (unless one started seconds ago), so what a user sees is never older than
+their last fresh look.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class Listing:
         self._wanted = 0  # a page waits until this many rows are on disk
         self._grown = asyncio.Event()
         self._on_grow = on_grow
-        self.used = time.monotonic()
+        self.used = self.started = time.monotonic()
         self._task = asyncio.create_task(self._read(lines, convert))
 
     @property
@@ -93,6 +94,10 @@ class Listing:
     def complete(self) -> bool:
         """Every row of the listing is on disk."""
         return self.done and self._error is None
+
+    @property
+    def failed(self) -> bool:
+        return self._error is not None
 
     @property
     def read(self) -> int:
@@ -131,7 +136,10 @@ class Listing:
     def _flush(self) -> None:
         if not self._batch:
             return
+        # One transaction per batch: ten times faster than one per row.
+        self._db.execute("BEGIN")
         self._db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", self._batch)
+        self._db.execute("COMMIT")
         self.count += len(self._batch)
         # The row text dominates; SQLite's pages add about a tenth.
         self.disk_bytes += sum(len(row[3]) + len(row[1]) + 24 for row in self._batch)
@@ -221,8 +229,10 @@ class ListingCache:
         idle: float = 300.0,
         max_disk: int = 2 * 1024**3,
         directory: str | None = None,
+        fresh_enough: float = 5.0,
     ) -> None:
         self.keep = keep
+        self.fresh_enough = fresh_enough
         self.idle = idle
         self.max_disk = max_disk
         self._directory = tempfile.mkdtemp(prefix="datalake-listings-", dir=directory)
@@ -252,7 +262,13 @@ class ListingCache:
         now = time.monotonic()
         for stale in [k for k, v in self._listings.items() if now - v.used > self.idle]:
             self._listings.pop(stale).close()
-        listing = None if fresh else self._listings.get(key)
+        listing = self._listings.get(key)
+        if fresh and listing is not None:
+            # A listing started moments ago (maybe by a jump sent just after this first page)
+            # is fresh enough, unless it failed; reading it again would fail its waiting pages.
+            recent = now - listing.started <= self.fresh_enough
+            if not recent or listing.failed:
+                listing = None
         if listing is None:
             if key in self._listings:
                 self._listings.pop(key).close()

@@ -24,11 +24,24 @@ async def test_paging_to_the_end_reads_rucio_once(service, fake_rucio):
     assert pages[-1]["total"] == 12 and pages[-1]["offset"] == 10
 
 
-async def test_a_first_page_reads_afresh(service, fake_rucio):
+async def test_a_first_page_reads_afresh_unless_a_read_just_started(service, fake_rucio):
     await service.children("demo:lofar-obs", limit=2)
     await service.children("demo:lofar-obs", limit=2)
     reads = [c for c in fake_rucio.calls if c[1].endswith("/dids")]
+    assert len(reads) == 1  # within seconds: the same read
+    service.listings.fresh_enough = 0
+    await service.children("demo:lofar-obs", limit=2)
+    reads = [c for c in fake_rucio.calls if c[1].endswith("/dids")]
     assert len(reads) == 2
+
+
+async def test_a_jump_sent_with_the_first_page_shares_its_read(service, fake_rucio):
+    fake_rucio.add_generated_dataset("demo", "gen", 5000)
+    last, first = await asyncio.gather(
+        service.files("demo:gen", limit=10, position=-10), service.files("demo:gen", limit=10)
+    )
+    assert last["items"][-1]["name"] == "gen.f0004999" and first["offset"] == 0
+    assert len([c for c in fake_rucio.calls if c[1].endswith("/files")]) == 1
 
 
 async def test_a_jump_to_the_end_and_back_and_the_total(service, fake_rucio):
@@ -137,7 +150,7 @@ async def test_the_disk_cap_drops_old_listings_then_stops_one_too_long():
 
 
 async def test_a_page_waiting_on_a_replaced_listing_is_told_so():
-    cache = ListingCache()
+    cache = ListingCache(fresh_enough=0)
 
     async def slow() -> AsyncIterator[dict]:
         yield {"n": 0}
