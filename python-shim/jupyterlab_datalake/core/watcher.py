@@ -4,6 +4,10 @@ Readers only touch the cache; the loop asks Rucio ``GET /rules/{id}`` with a bac
 ``min_interval`` to ``max_interval`` (reset when the progress changes), and stops when the rule is
 final, gone, or nobody asked about it for ``idle_after`` seconds. The cost to Rucio is therefore
 independent of the number of tabs, and each update is a few counters whatever the file count.
+The loops of one watcher take turns: two polls are at least ``spacing`` seconds apart, so a panel
+opening on many stagings starts their loops together without a burst of reads (each loop's own
+interval is a lower bound; with many rules the turns set the pace, at most one read per
+``spacing``).
 """
 
 from __future__ import annotations
@@ -46,8 +50,11 @@ class RuleWatcher:
         min_interval: float = 2.0,
         max_interval: float = 60.0,
         idle_after: float = 300.0,
+        spacing: float = 1.0,
     ) -> None:
         self._fetch = fetch
+        self.spacing = spacing
+        self._next_turn = 0.0  # the earliest time the next poll of any loop may start
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.idle_after = idle_after
@@ -96,7 +103,7 @@ class RuleWatcher:
     async def _poll(self, rule_id: str, entry: _Entry) -> None:
         interval = self.min_interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(self._turn(interval))
             if time.monotonic() - entry.last_read > self.idle_after:
                 return
             try:
@@ -118,6 +125,14 @@ class RuleWatcher:
             if staging.get("state") in FINAL_STATES:
                 return
             interval = self.min_interval if changed else min(interval * 2, self.max_interval)
+
+    def _turn(self, interval: float) -> float:
+        """Seconds until this loop's next poll: ``interval`` from now, or later if other loops
+        already took the turns until then."""
+        now = time.monotonic()
+        at = max(now + interval, self._next_turn)
+        self._next_turn = at + self.spacing
+        return at - now
 
     async def close(self) -> None:
         tasks = [e.task for e in self._entries.values() if e.task and not e.task.done()]

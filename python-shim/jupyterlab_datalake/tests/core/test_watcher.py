@@ -18,7 +18,7 @@ class Rule:
 
 async def test_one_loop_shared_by_all_readers():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.05, max_interval=0.05)
+    watcher = RuleWatcher(rule.fetch, min_interval=0.05, max_interval=0.05, spacing=0)
     watcher.put("r1", dict(rule.state))
     for _ in range(50):  # fifty tabs asking all the time
         assert watcher.get("r1")["state"] == "REPLICATING"
@@ -30,7 +30,7 @@ async def test_one_loop_shared_by_all_readers():
 
 async def test_backoff_grows_without_change_and_resets_on_change():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.16)
+    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.16, spacing=0)
     watcher.put("r1", dict(rule.state))
     await asyncio.sleep(0.6)
     quiet = rule.calls  # 0.02 + 0.04 + 0.08 + 0.16 + 0.16 ... → about 5
@@ -44,7 +44,9 @@ async def test_backoff_grows_without_change_and_resets_on_change():
 
 async def test_stops_when_ok_and_when_unwatched():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05)
+    watcher = RuleWatcher(
+        rule.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05, spacing=0
+    )
     watcher.put("r1", dict(rule.state))
     rule.state = {"state": "OK", "files_ok": 4}
     await asyncio.sleep(0.1)
@@ -55,7 +57,9 @@ async def test_stops_when_ok_and_when_unwatched():
     assert rule.calls == calls
 
     other = Rule()
-    watcher2 = RuleWatcher(other.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05)
+    watcher2 = RuleWatcher(
+        other.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05, spacing=0
+    )
     watcher2.put("r2", dict(other.state))
     await asyncio.sleep(0.2)  # nobody reads: the loop ends
     assert not watcher2.is_polling("r2")
@@ -72,3 +76,24 @@ async def test_gone_rule_is_forgotten():
     await asyncio.sleep(0.05)
     assert watcher.get("r1") is None
     await watcher.close()
+
+
+async def test_many_rules_watched_at_once_take_turns():
+    """A panel opening on 20 stagings: their first reads are spread, never a burst."""
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def fetch(rule_id):
+        times.append(loop.time())
+        return {"state": "REPLICATING", "files_ok": 0}
+
+    watcher = RuleWatcher(fetch, min_interval=0.05, max_interval=10.0, spacing=0.05)
+    start = loop.time()
+    for n in range(20):
+        watcher.put(f"r{n}", {"state": "REPLICATING", "files_ok": 0})
+    await asyncio.sleep(0.5)
+    await watcher.close()
+    # Turns of 0.05 s from 0.05 s on: at most 10 reads in 0.5 s (a late loop only delays
+    # them), where one loop per rule alone would have read all 20 at 0.05 s.
+    assert 3 <= len(times) <= 10
+    assert len([t for t in times if t - start < 0.12]) <= 3
