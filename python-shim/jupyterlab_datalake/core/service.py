@@ -17,7 +17,7 @@ import httpx
 
 from ..errors import ConfigError, DatalakeError, shown
 from .availability import Availability
-from .browse import DEFAULT_LIMIT, Browser
+from .browse import DEFAULT_LIMIT, Browser, did_type
 from .config import (
     DatalakeConfig,
     InstanceConfig,
@@ -308,10 +308,11 @@ class DatalakeService:
             inst.config.site_expression if qos in (None, "") else qos_expression(inst.config, qos)
         )
         info = await inst.client.did(parsed)
-        expected = 1 if info["type"] == "FILE" else info.get("length")
+        expected = 1 if did_type(info.get("type")) == "FILE" else info.get("length")
         released = await inst.staging.released(parsed)
         count = 0
-        async for entry in inst.paths.paths(parsed, expression):
+        kind = did_type(info.get("type"))
+        async for entry in inst.paths.paths(parsed, expression, kind):
             count += 1
             if released and entry["state"] == "AVAILABLE":
                 entry = {**entry, "state": "RELEASED"}
