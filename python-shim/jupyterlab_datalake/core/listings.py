@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import sqlite3
 import tempfile
 import time
@@ -48,6 +47,12 @@ SORTS = {"name": "name, i", "size": "bytes DESC, i"}
 SORT_WAIT = 10.0
 
 
+def relisted() -> DatalakeError:
+    return DatalakeError(
+        503, "This listing was started again: ask for its first page again.", "RELISTED"
+    )
+
+
 class Listing:
     """One listing being read in the background into its own SQLite file; pages wait only for
     their own rows."""
@@ -56,10 +61,11 @@ class Listing:
         self,
         lines: AsyncIterator[Mapping[str, Any]],
         convert: Row,
-        path: str,
+        directory: str | None = None,
         on_grow: Callable[[], None] = lambda: None,
     ) -> None:
-        self.path = path
+        handle, path = tempfile.mkstemp(prefix="datalake-listing-", suffix=".sqlite", dir=directory)
+        os.close(handle)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         for pragma in (
             "journal_mode=OFF",
@@ -71,6 +77,9 @@ class Listing:
         self._db.execute(
             "CREATE TABLE rows (i INTEGER PRIMARY KEY, name TEXT, bytes INTEGER, row TEXT)"
         )
+        # Gone from the directory at once: the file lives as long as the connection, so nothing
+        # is left behind however the server ends (no journal to find it by name again).
+        os.unlink(path)
         self._batch: list[tuple[int, str, int, str]] = []
         self._lock = asyncio.Lock()  # one SQLite user at a time (the sorter runs in a thread)
         self._sorted: set[str] = set()
@@ -79,6 +88,7 @@ class Listing:
         self.done = False
         self.stopped: DatalakeError | None = None  # set when the cache stops a listing too long
         self._error: BaseException | None = None
+        self._closed = False
         self._wanted = 0  # a page waits until this many rows are on disk
         self._grown = asyncio.Event()
         self._on_grow = on_grow
@@ -123,9 +133,7 @@ class Listing:
             self._error = error
         except asyncio.CancelledError:
             # Replaced by a fresh read or evicted: a page still waiting must not end short.
-            self._error = self._error or DatalakeError(
-                503, "This listing was started again: ask for its first page again.", "RELISTED"
-            )
+            self._error = self._error or relisted()
             raise
         finally:
             with contextlib.suppress(sqlite3.Error):
@@ -174,7 +182,7 @@ class Listing:
                 offset = max(0, self.count + offset)
         else:
             await self._rows_until(offset + size + 1)
-        if self._error is not None and self.count <= offset + size:
+        if self._error is not None and (self.count <= offset + size or self._closed):
             raise self._error
         async with self._lock:
             if sort is None:
@@ -209,14 +217,18 @@ class Listing:
             self._sorted.add(sort)
 
     def close(self) -> None:
+        """Stop reading and free the file (once the read has stopped writing to it)."""
+        self._closed = True
+        if self._task.done():
+            self._error = self._error or relisted()
         self._task.cancel()
-        self._task.add_done_callback(lambda _: self._remove())
+        self._task.add_done_callback(lambda _: self._close_db())
 
-    def _remove(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._db.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
+    def _close_db(self) -> None:
+        if self._lock.locked():  # a query or a sort is using it: close after it
+            asyncio.get_running_loop().call_later(0.1, self._close_db)
+            return
+        self._db.close()
 
 
 class ListingCache:
@@ -235,8 +247,7 @@ class ListingCache:
         self.fresh_enough = fresh_enough
         self.idle = idle
         self.max_disk = max_disk
-        self._directory = tempfile.mkdtemp(prefix="datalake-listings-", dir=directory)
-        self._serial = 0
+        self._directory = directory
         self._listings: OrderedDict[Hashable, Listing] = OrderedDict()
 
     @property
@@ -272,9 +283,8 @@ class ListingCache:
         if listing is None:
             if key in self._listings:
                 self._listings.pop(key).close()
-            self._serial += 1
-            path = os.path.join(self._directory, f"{self._serial}.sqlite")
-            listing = self._listings[key] = Listing(lines(), convert, path, self._bound)
+            listing = Listing(lines(), convert, self._directory, self._bound)
+            self._listings[key] = listing
         self._listings.move_to_end(key)
         while len(self._listings) > self.keep:
             self._listings.popitem(last=False)[1].close()
@@ -302,4 +312,3 @@ class ListingCache:
         for listing in self._listings.values():
             listing.close()
         self._listings.clear()
-        shutil.rmtree(self._directory, ignore_errors=True)

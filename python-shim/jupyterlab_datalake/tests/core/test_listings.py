@@ -1,7 +1,7 @@
 """Paged listings: one Rucio read per listing, kept on disk, within the server's memory cap."""
 
 import asyncio
-import os
+import sqlite3
 from collections.abc import AsyncIterator
 
 import psutil
@@ -132,7 +132,17 @@ async def test_the_cache_keeps_a_bounded_number_of_listings():
     assert cache.get("a", False, lambda: rows(3), dict) is not listings[0]  # evicted, read anew
     assert (await listings[2].page(0, 10))[:2] == ([{"n": 0}, {"n": 1}, {"n": 2}], False)
     await asyncio.sleep(0.01)
-    assert not os.path.exists(listings[0].path)  # an evicted listing leaves no file behind
+    with pytest.raises(sqlite3.ProgrammingError):  # an evicted listing's file is closed
+        listings[0]._db.execute("SELECT 1")
+    cache.close()
+
+
+async def test_a_listing_leaves_no_file_behind(tmp_path):
+    """Its file is unlinked as soon as it is made: a server killed leaves nothing either."""
+    cache = ListingCache(directory=str(tmp_path))
+    listing = cache.get("k", True, lambda: rows(2000), dict)
+    assert len((await listing.page(1500, 10))[0]) == 10
+    assert list(tmp_path.iterdir()) == []
     cache.close()
 
 
