@@ -7,6 +7,7 @@ Jupyter server whose Rucio URL is the counting proxy is the one measured, its RS
 process in the same run.
 """
 
+import json
 import statistics
 import threading
 import time
@@ -57,8 +58,6 @@ class RssPeak:
 
 
 def near_expression() -> str:
-    import json
-
     config = json.loads((TESTBED / "jupyter_server_config.json").read_text())
     return config["DatalakeApp"]["instances"][0]["site_expression"]
 
@@ -99,7 +98,8 @@ def direct_paths(rucio_url: str, datasets: list[str], near: str) -> int:
             if near_files:
                 raise RuntimeError(f"{did} has files near the hub: the scenario expects none")
             with rucio.stream("GET", f"{rucio_url}/dids/{scope}/{name}/files") as response:
-                files += sum(1 for line in response.iter_lines() if line)
+                # A client that uses the answer reads each file's name from its line.
+                files += sum(1 for line in response.iter_lines() if json.loads(line)["name"])
     return files
 
 
