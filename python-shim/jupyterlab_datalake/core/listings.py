@@ -162,7 +162,7 @@ class Listing:
 
     async def _rows_until(self, end: int | None) -> None:
         """Wait until rows up to ``end`` (all rows when None) are on disk or the read ended."""
-        while not self.done and (end is None or self.count < end):
+        while not self.done and not self._closed and (end is None or self.count < end):
             self._wanted = self.count + BATCH if end is None else end
             self._grown.clear()
             if self.read >= self._wanted:
@@ -210,6 +210,8 @@ class Listing:
                 "try again in a moment, or page through it in Rucio's order.",
                 "LISTING_NOT_READ",
             ) from None
+        if self._closed:
+            raise self._error or relisted()
         if sort is not None and sort not in self._sorted:
             async with self._lock:
                 index = f"CREATE INDEX IF NOT EXISTS by_{sort} ON rows ({SORTS[sort]})"
@@ -219,8 +221,9 @@ class Listing:
     def close(self) -> None:
         """Stop reading and free the file (once the read has stopped writing to it)."""
         self._closed = True
-        if self._task.done():
-            self._error = self._error or relisted()
+        # Pages waiting on it are told, even if the read never started.
+        self._error = self._error or relisted()
+        self._grown.set()
         self._task.cancel()
         self._task.add_done_callback(lambda _: self._close_db())
 

@@ -159,6 +159,17 @@ async def test_the_disk_cap_drops_old_listings_then_stops_one_too_long():
     cache.close()
 
 
+async def test_a_listing_dropped_before_its_read_started_tells_its_pages():
+    cache = ListingCache(keep=1)
+    first = cache.get("a", True, lambda: rows(3), dict)
+    cache.get("b", True, lambda: rows(3), dict)  # drops "a" in the same step
+    for wanted in ((0, 10, None), (-10, 10, None), (0, 10, "name")):
+        with pytest.raises(DatalakeError) as info:
+            await asyncio.wait_for(first.page(*wanted), 1)
+        assert info.value.reason == "RELISTED"
+    cache.close()
+
+
 async def test_a_page_waiting_on_a_replaced_listing_is_told_so():
     cache = ListingCache(fresh_enough=0)
 
