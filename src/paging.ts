@@ -47,7 +47,7 @@ export function inSequence<T>(
  * A list fetched page by page with the shim's opaque cursors, on demand.
  * It holds only the pages asked for so far; `hasMore` says there is more, never a silent cap.
  * A content or file listing can also jump to any row (`jumpTo`; the held rows then start at
- * `offset`, and `loadEarlier` fills in before them) and be sorted (`sortBy`).
+ * `offset`, and `loadEarlier` fills in before them), sorted or not.
  */
 export class PagedList<T> {
   constructor(
@@ -104,11 +104,6 @@ export class PagedList<T> {
       sort
     };
     await this._load(request, 'replace');
-  }
-
-  /** Show the list sorted, from its first row. */
-  async sortBy(sort: ListSort): Promise<void> {
-    await this.jumpTo(0, sort);
   }
 
   /** Fetch the page before the first held row. */
