@@ -119,8 +119,10 @@ def rucio_token(rucio_url: str) -> str:
     parser = configparser.ConfigParser()
     parser.read(TESTBED / "rucio.cfg")
     client = parser["client"]
+    # A busy testbed (the benchmark before this one) may take a while to log in.
     response = httpx.get(
         f"{rucio_url}/auth/userpass",
+        timeout=60,
         headers={
             "X-Rucio-Account": client["account"],
             "X-Rucio-Username": client["username"],
