@@ -135,7 +135,8 @@ def bench_scale(env: dict, client: httpx.Client) -> dict[str, float]:
 
     def page_all() -> None:
         start = time.perf_counter()
-        paged["files"] = page_through(httpx.Client(headers=env["headers"]), base, SCALE)
+        with httpx.Client(headers=env["headers"]) as second_client:
+            paged["files"] = page_through(second_client, base, SCALE)
         paged["seconds"] = time.perf_counter() - start
 
     with RssPeak(pid) as rss:
