@@ -79,7 +79,8 @@ def table(r: dict[str, float]) -> str:
             r["first_page_cold_ms"] <= 500,
         ),
         row(
-            "Resolve all 100k paths: shim stream vs per-500-file list_replicas lookups made directly (the shim looks at the dataset first)",
+            "Resolve all 100k paths: shim stream vs per-500-file list_replicas lookups made "
+            "directly (the shim looks at the dataset first)",
             f"{r['paths_shim_per_s']:,.0f} vs {r['paths_direct_per_s']:,.0f} files/s "
             f"= {r['paths_rate_ratio']:.2f}×; shim RSS growth {r['paths_rss_growth_mib']:.1f} MiB",
             "≥ 0.8×, memory flat",
