@@ -54,7 +54,7 @@ class RuleWatcher:
     ) -> None:
         self._fetch = fetch
         self.spacing = spacing
-        self._next_turn = 0.0  # the earliest time the next poll of any loop may start
+        self._turns: list[float] = []  # when the loops plan their next polls
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.idle_after = idle_after
@@ -127,11 +127,16 @@ class RuleWatcher:
             interval = self.min_interval if changed else min(interval * 2, self.max_interval)
 
     def _turn(self, interval: float) -> float:
-        """Seconds until this loop's next poll: ``interval`` from now, or later if other loops
-        already took the turns until then."""
+        """Seconds until this loop's next poll: ``interval`` from now, moved later until it is
+        ``spacing`` away from the polls other loops have planned (a loop that polls in a minute
+        does not hold back one that polls in 2 s)."""
         now = time.monotonic()
-        at = max(now + interval, self._next_turn)
-        self._next_turn = at + self.spacing
+        self._turns = [t for t in self._turns if t > now - self.spacing]
+        at = now + interval
+        for planned in sorted(self._turns):
+            if abs(planned - at) < self.spacing:
+                at = planned + self.spacing
+        self._turns.append(at)
         return at - now
 
     async def close(self) -> None:

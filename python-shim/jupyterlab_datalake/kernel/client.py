@@ -239,14 +239,17 @@ class Datalake:
         lines = self.channel.call("paths", did, qos=qos, instance=instance)
         # Read as the lines arrive: only the paths are kept, the rest is counted.
         paths: list[str] = []
+        dids: list[str] = []
+        rses: list[str | None] = []
+        names: dict[str | None, str | None] = {}  # one string per RSE, shared by its files
         refused: dict[str, int] = {}
         remote_rses: set[str] = set()
-        by_rse: dict[str, int] = {}
         for line in lines:
             state = _usable(line, urls)
             if state is None:
                 paths.append(line.get("path") or line["url"])
-                by_rse[line.get("rse") or "?"] = by_rse.get(line.get("rse") or "?", 0) + 1
+                dids.append(line["did"])
+                rses.append(names.setdefault(line.get("rse"), line.get("rse")))
                 continue
             refused[state] = refused.get(state, 0) + 1
             if state == "REMOTE":
@@ -256,7 +259,7 @@ class Datalake:
             if state in refused:
                 files = f"{refused[state]} of {total}"
                 raise _refusal(state, did, qos, files, remote_rses, refused[state])
-        return DidPaths(paths, did, qos, by_rse)
+        return DidPaths(paths, did, qos, dids, rses)
 
     def iter_paths(
         self,

@@ -99,8 +99,9 @@ class QosClasses(TableResult, list):
 class DidPaths(list):
     """Local paths (``str``) of the files of ``did`` near the hub, in the order Rucio lists them.
 
-    ``files_per_rse`` says how many of them each RSE gave. Only the paths are kept (a million
-    files hold a million strings, not a million dicts); ``datalake.iter_paths`` holds none.
+    ``entries`` gives each file's line from the shim (``did``, ``state``, ``path``, ``url``,
+    ``rse``), made on demand from what is kept per file: its DID and RSE names (the RSE names
+    shared), not a dict each; ``datalake.iter_paths`` keeps nothing.
     """
 
     def __init__(
@@ -108,12 +109,28 @@ class DidPaths(list):
         paths: Iterable[str],
         did: str,
         qos: str | None = None,
-        files_per_rse: dict[str, int] | None = None,
+        dids: list[str] | None = None,
+        rses: list[str | None] | None = None,
     ) -> None:
         super().__init__(paths)
         self.did = did
         self.qos = qos
-        self.files_per_rse = files_per_rse or {}
+        self._dids = dids or []
+        self._rses = rses or []
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        # A URL (``urls=True``, storage not mounted) has a scheme; a local path never does.
+        return [
+            {
+                "did": did,
+                "state": "AVAILABLE",
+                "path": None if "://" in value else value,
+                "url": value if "://" in value else None,
+                "rse": rse,
+            }
+            for did, value, rse in zip(self._dids, self, self._rses, strict=True)
+        ]
 
 
 class Staging(TableResult):

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from jupyterlab_datalake.core.watcher import RuleWatcher
 from jupyterlab_datalake.errors import DatalakeError
 
@@ -97,3 +99,11 @@ async def test_many_rules_watched_at_once_take_turns():
     # them), where one loop per rule alone would have read all 20 at 0.05 s.
     assert 3 <= len(times) <= 10
     assert len([t for t in times if t - start < 0.12]) <= 3
+
+
+def test_a_loop_far_ahead_does_not_hold_back_the_others():
+    watcher = RuleWatcher(Rule().fetch, spacing=1.0)
+    assert watcher._turn(60) == pytest.approx(60, abs=0.01)
+    assert watcher._turn(2) == pytest.approx(2, abs=0.01)
+    assert watcher._turn(2) == pytest.approx(3, abs=0.01)  # a turn later, not at 61 s
+    assert watcher._turn(59.5) == pytest.approx(61, abs=0.01)

@@ -124,7 +124,13 @@ def test_stage_wait_paths(lake, stub):
     assert paths.did == "demo:lofar-obs-sb000"
     assert paths[0] == "/storage/HUB-FAST/demo/lofar-obs-sb000.f0"
     assert all(isinstance(p, str) for p in paths)
-    assert paths.files_per_rse == {"HUB-FAST": len(paths)}
+    assert paths.entries[0] == {
+        "did": "demo:lofar-obs-sb000.f0",
+        "state": "AVAILABLE",
+        "path": paths[0],
+        "url": None,
+        "rse": "HUB-FAST",
+    }
     assert list(lake.iter_paths("demo:lofar-obs-sb000")) == list(paths)
 
 
