@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-.PHONY: help setup build demo hub-demo test lint testbed-up testbed-down testbed-reset testbed-scale testbed-check bench screenshots clean
+.PHONY: help setup build demo hub-demo test lint testbed-up testbed-down testbed-reset testbed-scale testbed-check bench soak screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ testbed-check: testbed-up ## acceptance: alice stages demo:lofar-obs-sb000 to QO
 
 bench: setup testbed-up testbed-scale ## run the benchmarks (1M files included) and rewrite the table in bench/README.md
 	.venv/bin/python bench/run.py
+
+soak: setup testbed-up ## 30 minutes through JupyterHub with 60 s tokens, 0 errors wanted; rewrites the soak table in bench/README.md
+	.venv/bin/python bench/hub_soak.py --minutes $${SOAK_MINUTES:-30}
 
 screenshots: setup testbed-up ## refresh the README's images in docs/images/
 	bash scripts/screenshots.sh

@@ -15,7 +15,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bundle_size
+import events_bench
 import shim_bench
+import upload_bench
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -111,6 +113,18 @@ def table(r: dict[str, float]) -> str:
     ]
     if "scale_paths_files" in r:
         lines += scale_rows(r)
+    if "upload_ratio" in r:
+        lines.append(
+            row(
+                "Upload 1 GiB in 100 files (QoS FAST, onto HUB-FAST): shim vs `rucio upload "
+                "--register-after-upload` of the same bytes",
+                f"{r['upload_shim_mib_s']:.1f} vs {r['upload_rucio_mib_s']:.1f} MiB/s "
+                f"= {r['upload_ratio']:.2f}×; shim RSS growth "
+                f"{r['upload_shim_rss_growth_mib']:.0f} MiB",
+                "≥ 1.0×, memory flat",
+                r["upload_ratio"] >= 1.0 and r["upload_shim_rss_growth_mib"] < 64,
+            )
+        )
     if "panel_first_rows_ms" in r:
         lines.append(
             row(
@@ -174,6 +188,7 @@ def scale_rows(r: dict[str, float]) -> list[str]:
 def main() -> None:
     results: dict[str, float] = {}
     results.update(shim_bench.measure())
+    results.update(upload_bench.measure())
     results.update(panel_first_rows())
     results.update(bundle_size.measure())
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -182,6 +197,9 @@ def main() -> None:
     _, tail = rest.split(END)
     (HERE / "README.md").write_text(f"{head}{START}\n{table(results)}\n{END}{tail}")
     print(table(results))
+    events = events_bench.measure()
+    events_bench.write(events)
+    print(events_bench.table(events))
 
 
 if __name__ == "__main__":

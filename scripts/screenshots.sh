@@ -6,7 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 stamp=$(mktemp)
-trap 'rm -f "$stamp"' EXIT
+# The testbed copies a file in well under a second: slow its transfers (not the product) so
+# the picture of a staging in flight shows one (testbed/localcopy.py reads this file).
+pace="${TESTBED_DIR:-$ROOT/.testbed}/run/copy-pace"
+echo 3 > "$pace"
+trap 'rm -f "$stamp" "$pace"' EXIT
 cd ui-tests
 PATH=$ROOT/.venv/bin:$PATH CI=1 SCREENSHOTS=1 npx playwright test --reporter=line "$@"
 cd "$ROOT"

@@ -41,15 +41,23 @@ def testbed(results: Path) -> tuple[int, int]:
     return sum(p for p, _ in parts), sum(f for _, f in parts)
 
 
-def playwright(results: Path) -> tuple[int, int]:
-    stats = json.loads((results / "playwright.json").read_text())["stats"]
+def _playwright(path: Path) -> tuple[int, int]:
+    stats = json.loads(path.read_text())["stats"]
     return stats["expected"], stats["unexpected"] + stats.get("flaky", 0)
+
+
+def playwright(results: Path) -> tuple[int, int]:
+    return _playwright(results / "playwright.json")
+
+
+def playwright_hub(results: Path) -> tuple[int, int]:
+    return _playwright(results / "playwright-hub.json")
 
 
 def main() -> int:
     results = Path(sys.argv[1])
     total_passed = total_failed = 0
-    for stage in (lint, jest, pytest, testbed, playwright):
+    for stage in (lint, jest, pytest, testbed, playwright_hub, playwright):
         try:
             passed, failed = stage(results)
         except (OSError, ValueError, KeyError, ET.ParseError) as error:

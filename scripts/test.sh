@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: lint, Jest, pytest (unit + integration against the real testbed), the testbed's own tests (OIDC
-# issuer, X.509 endpoint, JupyterHub, broker events: testbed/tests) and Playwright in Debian's
+# issuer, X.509 endpoint, broker events: testbed/tests) and the hub tests (pytest and Playwright through one
+# JupyterHub, with 60 s tokens, including 3 minutes of panel and magic calls), and Playwright in Debian's
 # Chromium against a real JupyterLab. Starts the testbed itself (and stops it again if it started it).
 # Every stage runs even when an earlier one failed; the last line is "N passed, N failed".
 set -uo pipefail
@@ -45,9 +46,29 @@ log "pytest (unit + integration)"
 (cd python-shim && DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q -p no:cacheprovider \
   --junitxml="$RESULTS/pytest.xml" 2>&1 | tail -n 40)
 
-log "Testbed tests (OIDC issuer and Rucio, X.509 endpoint, JupyterHub)"
-(DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q testbed/tests/identity --junitxml="$RESULTS/testbed-identity.xml" 2>&1 \
-  | tail -n 30)
+log "Testbed and hub tests: one JupyterHub, tokens of 60 s (OIDC issuer, X.509 endpoint, the shim through the hub, a 3-minute soak, Playwright through the hub)"
+export HUB_PORT=${HUB_PORT:-8000}
+TESTBED_TOKEN_LIFETIME=60 bash testbed/up.sh >/dev/null || echo "hub-setup fail" >> "$RESULTS/checks.txt"
+HUB_LOG=$RESULTS/hub.log
+bash testbed/hub/run.sh > "$HUB_LOG" 2>&1 &
+hub_pid=$!
+stop_hub() {
+  [ -n "${hub_pid:-}" ] || return 0
+  # JupyterHub stops its proxy and the single-user servers on SIGTERM.
+  kill -TERM "$hub_pid" 2>/dev/null
+  for _ in $(seq 1 60); do kill -0 "$hub_pid" 2>/dev/null || break; sleep 0.5; done
+  kill -KILL "$hub_pid" 2>/dev/null
+  wait "$hub_pid" 2>/dev/null
+  hub_pid=
+}
+trap 'stop_hub; stop_testbed' EXIT
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$HUB_PORT/hub/health" >/dev/null && break; sleep 0.5; done
+(TESTBED_HUB=running TESTBED_HUB_LOG="$HUB_LOG" DATALAKE_REQUIRE_TESTBED=1 python -m pytest -q \
+  testbed/tests/identity --junitxml="$RESULTS/testbed-identity.xml" 2>&1 | tail -n 30)
+(cd ui-tests && CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/playwright-hub.json" \
+  npx playwright test --config playwright.hub.config.js --reporter=list,json 2>&1 | tail -n 30)
+stop_hub
+bash testbed/up.sh >/dev/null  # the issuer's usual token lifetime again
 
 log "Playwright (Chromium) UI tests"
 (cd ui-tests && CI=1 PLAYWRIGHT_JSON_OUTPUT_NAME="$RESULTS/playwright.json" \

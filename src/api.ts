@@ -1,6 +1,8 @@
 import type { ServerConnection } from '@jupyterlab/services';
 
-import { DatalakeRequestError, requestAPI } from './request';
+import type { ILifecycleAPI, IUploadLine, IVerifyLine } from './lifecycle';
+import { watchStagings } from './push';
+import { DatalakeRequestError, requestAPI, requestLines } from './request';
 import { parseRuleId } from './staging';
 import type {
   IDatalakeAPI,
@@ -12,6 +14,7 @@ import type {
   IPageRequest,
   IQosClass,
   IReplica,
+  IStagePreview,
   IStaging,
   IStageRequest,
   IWhoami
@@ -77,6 +80,7 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
     sort: p.sort
   });
   return {
+    version: () => requestAPI<{ version: string }>('version', settings),
     instances: () => requestAPI<IInstances>('instances', settings),
     whoami: instance =>
       requestAPI<IWhoami>('whoami', settings, { query: { instance } }),
@@ -124,11 +128,13 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
           query: { instance }
         })
       ).classes,
-    stagings: async instance => {
+    stagings: async (instance, fresh) => {
       const answer = await requestAPI<{
         stagings: IStaging[];
         error?: { message: string; reason: string; status: number } | null;
-      }>('stagings', settings, { query: { instance } });
+      }>('stagings', settings, {
+        query: { instance, fresh: fresh ? 'true' : undefined }
+      });
       if (answer.error) {
         throw new StaleStagingsError(answer.error, answer.stagings);
       }
@@ -141,6 +147,10 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
           body: { ...request, instance }
         })
       ).stagings,
+    preview: (did, qos, instance) =>
+      requestAPI<IStagePreview>('stagings/preview', settings, {
+        query: { did, qos, instance }
+      }),
     extend: async (id, lifetime, instance) =>
       requestAPI<IStaging>(stagingRoute(id), settings, {
         method: 'PATCH',
@@ -151,6 +161,48 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
         method: 'DELETE',
         query: { instance }
       });
-    }
+    },
+    watchStagings: (instance, onPush, onOpen) =>
+      watchStagings(settings, instance, onPush, onOpen)
+  };
+}
+
+/**
+ * The routes of the other half of the lifecycle: upload and verify stream their lines,
+ * move answers the new staging.
+ */
+export function createLifecycleAPI(
+  settings: ServerConnection.ISettings,
+  instance: () => string
+): ILifecycleAPI {
+  return {
+    upload: (request, onLine) =>
+      requestLines<IUploadLine>(
+        'uploads',
+        settings,
+        {
+          method: 'POST',
+          body: { ...request, instance: instance() || undefined }
+        },
+        onLine
+      ),
+    verify: (did, report, onLine) =>
+      requestLines<IVerifyLine>(
+        'verify',
+        settings,
+        {
+          method: 'POST',
+          body: { did, report, instance: instance() || undefined }
+        },
+        onLine
+      ),
+    move: async (id, qos) =>
+      (
+        await requestAPI<{ stagings: IStaging[] }>(
+          `${stagingRoute(id)}/move`,
+          settings,
+          { method: 'POST', body: { qos, instance: instance() || undefined } }
+        )
+      ).stagings[0]
   };
 }

@@ -11,8 +11,11 @@ import {
 import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
 import { isValidDID, parseDID } from './did';
+import type { Lifecycle } from './lifecycle';
+import { toDatalakeError } from './request';
 import type { NotebookAttachments } from './notebook/attachments';
 import type { IDatalakeModel } from './tokens';
+import { askMove, askUpload, showVerification } from './widgets/lifecycle';
 import { initialQos } from './widgets/stageform';
 
 /**
@@ -28,7 +31,10 @@ export const CommandIDs = {
   openWebui: 'datalake:open-webui',
   openStagings: 'datalake:open-stagings',
   attachDid: 'datalake:attach-did',
-  detachDid: 'datalake:detach-did'
+  detachDid: 'datalake:detach-did',
+  uploadFiles: 'datalake:upload-files',
+  moveStaging: 'datalake:move-staging',
+  verifyDid: 'datalake:verify-did'
 } as const;
 
 const NO_ARGS = { args: { type: 'object', properties: {} } };
@@ -308,6 +314,160 @@ export function addAttachmentCommands(
             detached.variable
           ),
           { autoClose: 5000 }
+        );
+      }
+    }
+  });
+}
+
+/** The scope an upload goes to unless changed: the account's own, else the first. */
+function ownScope(model: IDatalakeModel): string {
+  const own = `user.${model.whoami?.account ?? ''}`;
+  return model.scopes.includes(own) ? own : (model.scopes[0] ?? own);
+}
+
+/**
+ * Upload files from the file browser, move a staging to another QoS class, verify the local
+ * copies of a DID.
+ */
+export function addLifecycleCommands(
+  app: JupyterFrontEnd,
+  options: {
+    model: IDatalakeModel;
+    lifecycle: Lifecycle;
+    trans: TranslationBundle;
+    /** Paths (relative to the server's root) selected in the file browser. */
+    selectedPaths: () => string[];
+    showPanel: () => void;
+  }
+): void {
+  const { model, lifecycle, trans } = options;
+  const { commands } = app;
+
+  commands.addCommand(CommandIDs.uploadFiles, {
+    label: trans.__('Upload to the Data Lake…'),
+    caption: trans.__(
+      'Put the selected files or directories into the data lake with a QoS class'
+    ),
+    describedBy: NO_ARGS,
+    isEnabled: () =>
+      options.selectedPaths().length > 0 && model.qosClasses.length > 0,
+    execute: async () => {
+      const paths = options.selectedPaths();
+      const request = await askUpload(
+        paths,
+        model.qosClasses,
+        ownScope(model),
+        trans
+      );
+      if (!request) {
+        return;
+      }
+      options.showPanel();
+      const upload = await lifecycle.upload(request);
+      if (upload.error) {
+        Notification.error(
+          trans.__(
+            'Upload of %1 failed: %2',
+            upload.label,
+            upload.error.message
+          ),
+          { autoClose: false }
+        );
+      } else {
+        Notification.success(
+          trans.__(
+            '%1 is in the data lake with QoS %2.',
+            upload.label,
+            upload.qos
+          ),
+          { autoClose: 5000 }
+        );
+      }
+      await model.refreshStagings().catch(() => undefined);
+    }
+  });
+
+  const stagingOf = (args: ReadonlyPartialJSONObject) => {
+    const row = app.contextMenuHitTest(
+      node => node.dataset?.stagingId !== undefined
+    );
+    const id = typeof args.id === 'string' ? args.id : row?.dataset.stagingId;
+    return model.stagings.find(s => s.id === id) ?? null;
+  };
+
+  commands.addCommand(CommandIDs.moveStaging, {
+    label: trans.__('Move to…'),
+    caption: trans.__(
+      'Move the staging to another QoS class; the old copies stay until the new ones are there'
+    ),
+    describedBy: {
+      args: {
+        type: 'object',
+        properties: {
+          id: { type: 'string', description: 'The rule id of the staging' }
+        }
+      }
+    },
+    isEnabled: args => {
+      const staging = stagingOf(args);
+      return staging !== null && !staging.outside;
+    },
+    execute: async args => {
+      const staging = stagingOf(args);
+      if (!staging) {
+        return;
+      }
+      const qos = await askMove(staging, model.qosClasses, trans);
+      if (!qos) {
+        return;
+      }
+      try {
+        await lifecycle.move(staging.id, qos);
+        Notification.info(
+          trans.__(
+            'Moving %1 to %2: the %3 copies stay until the new ones are there.',
+            staging.did,
+            qos,
+            staging.qos
+          ),
+          { autoClose: 5000 }
+        );
+      } catch (error) {
+        Notification.error(
+          trans.__(
+            'Cannot move %1: %2',
+            staging.did,
+            toDatalakeError(error).message
+          ),
+          { autoClose: false }
+        );
+      }
+      await model.refreshStagings().catch(() => undefined);
+    }
+  });
+
+  commands.addCommand(CommandIDs.verifyDid, {
+    label: trans.__('Verify Copies'),
+    caption: trans.__(
+      "Compare the adler32 of each local copy with Rucio's; report mismatches as suspicious"
+    ),
+    describedBy: DID_ARGS,
+    isEnabled: args => targetDid(app, model, args) !== null,
+    execute: async args => {
+      const did = targetDid(app, model, args);
+      if (!did) {
+        return;
+      }
+      try {
+        const result = await lifecycle.verify(did);
+        if (await showVerification(result, trans)) {
+          await showVerification(await lifecycle.verify(did, true), trans);
+        }
+      } catch (error) {
+        Notification.error(
+          trans.__('Cannot verify %1: %2', did, toDatalakeError(error).message),
+          { autoClose: false }
         );
       }
     }

@@ -1,4 +1,4 @@
-import { Debouncer } from '@lumino/polling';
+import { Debouncer, Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
@@ -13,6 +13,13 @@ import type {
 
 /** Reloads asked for within this time make one round of requests. */
 const RELOAD_DEBOUNCE_MS = 300;
+/**
+ * A part that failed because the data lake did (5xx, no answer) is read again after this
+ * long, then less and less often up to the maximum. The model's own recovery signal comes
+ * from the stagings poll, which with broker events may not meet the outage at all.
+ */
+export const RETRY_MS = 5000;
+const MAX_RETRY_MS = 30000;
 
 /**
  * The three reads a DID page needs, bound to the instance of the moment.
@@ -32,9 +39,25 @@ export class DidDetails implements IDidDetails {
   constructor(
     readonly did: string,
     private readonly _source: () => IDetailsSource,
-    private readonly _onDispose: (details: DidDetails) => void
+    private readonly _onDispose: (details: DidDetails) => void,
+    retryMs: number = RETRY_MS
   ) {
     this._reloader = new Debouncer(() => this.reload(), RELOAD_DEBOUNCE_MS);
+    this._retry = new Poll({
+      factory: async () => {
+        await this.reload();
+        if (this._upstreamFailed()) {
+          throw new Error('the data lake still fails'); // backs the next try off
+        }
+      },
+      frequency: {
+        interval: retryMs,
+        backoff: true,
+        max: Math.max(retryMs, MAX_RETRY_MS)
+      },
+      standby: () => !this._upstreamFailed(),
+      name: `@datalake/did-retry:${did}`
+    });
     void this.reload();
   }
 
@@ -134,8 +157,16 @@ export class DidDetails implements IDidDetails {
     }
     this._disposed = true;
     this._reloader.dispose();
+    this._retry.dispose();
     this._onDispose(this);
     Signal.clearData(this);
+  }
+
+  /** A part failed because the data lake did, not because of what was asked (a 404). */
+  private _upstreamFailed(): boolean {
+    return [this._infoError, this._replicasError, this._rulesError].some(
+      error => error !== null && (error.status === 0 || error.status >= 500)
+    );
   }
 
   private _info: IDIDInfo | null = null;
@@ -147,6 +178,7 @@ export class DidDetails implements IDidDetails {
   private _token = 0;
   private _disposed = false;
   private _reloader: Debouncer;
+  private _retry: Poll;
   private _changed = new Signal<this, void>(this);
 }
 

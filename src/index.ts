@@ -8,6 +8,8 @@ import {
   MainAreaWidget,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
+import type { FileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
@@ -15,21 +17,24 @@ import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
-import { createAPI } from './api';
+import { createAPI, createLifecycleAPI } from './api';
 import {
   addAttachmentCommands,
   addDidCommands,
+  addLifecycleCommands,
   addPanelCommands,
   addStagingsCommands,
   CommandIDs
 } from './commands';
 import { datalakeIcon } from './icons';
+import { Lifecycle } from './lifecycle';
 import { DatalakeModel } from './model';
 import { NotebookAttachments } from './notebook/attachments';
 import { AttachmentsItem } from './notebook/toolbar';
 import { readSettings, SETTINGS_PLUGIN_ID, withQosChoices } from './settings';
 import { IDatalakeModel } from './tokens';
 import { DidPage } from './widgets/didpage';
+import { UploadsSection } from './widgets/lifecycle';
 import { middleTruncate } from './widgets/name';
 import { StagingNotifier } from './widgets/notifications';
 import { DatalakePanel, PANEL_ID } from './widgets/panel';
@@ -116,13 +121,19 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The data lake side panel: search, browse and a stagings list.',
   autoStart: true,
   requires: [IDatalakeModel],
-  optional: [ITranslator, ILayoutRestorer, ICommandPalette],
+  optional: [
+    ITranslator,
+    ILayoutRestorer,
+    ICommandPalette,
+    IDefaultFileBrowser
+  ],
   activate: (
     app: JupyterFrontEnd,
     model: IDatalakeModel,
     translator: ITranslator | null,
     restorer: ILayoutRestorer | null,
-    palette: ICommandPalette | null
+    palette: ICommandPalette | null,
+    fileBrowser: FileBrowser | null
   ): void => {
     const trans = bundle(translator);
     const panel = new DatalakePanel({
@@ -144,6 +155,24 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       CommandIDs.search,
       CommandIDs.refresh
     ]);
+    // The other half of the lifecycle: uploads show their progress in the panel.
+    const lifecycle = new Lifecycle(
+      createLifecycleAPI(
+        app.serviceManager.serverSettings,
+        () => model.instance
+      )
+    );
+    panel.addWidget(new UploadsSection(lifecycle, trans));
+    addLifecycleCommands(app, {
+      model,
+      lifecycle,
+      trans,
+      selectedPaths: () =>
+        fileBrowser
+          ? [...fileBrowser.selectedItems()].map(item => item.path)
+          : [],
+      showPanel: () => app.shell.activateById(PANEL_ID)
+    });
   }
 };
 

@@ -7,7 +7,7 @@ import { DidDetails } from './details';
 import { secondsUntil } from './format';
 import { inSequence, PagedList } from './paging';
 import { toDatalakeError } from './request';
-import { isInFlight } from './states';
+import { isInFlight, isStopped } from './states';
 import { DEFAULT_SETTINGS } from './settings';
 import type { IDatalakeSettings } from './settings';
 import { BrowseTree } from './tree';
@@ -21,12 +21,17 @@ import type {
   IProgressSample,
   IQosClass,
   ISearchQuery,
+  IStagePreview,
   IStageRequest,
   IStaging,
   IStagingEvent,
+  IStagingPush,
+  IStagingWatch,
+  IVersionMismatch,
   IWhoami,
   StagingState
 } from './tokens';
+import { versionMismatch } from './version';
 
 /** A staging warns once when less than this is left before it expires... */
 export const EXPIRY_WARNING_SECONDS = 3600;
@@ -50,6 +55,16 @@ const HISTORY_LIMIT = 240;
 /** Longest wait between polls after repeated failures. */
 const MAX_POLL_MS = 5 * 60 * 1000;
 
+/**
+ * While the shim pushes every change, the list is still read again this often (seconds): it
+ * costs Rucio nothing and catches up with anything a dropped connection missed.
+ */
+const PUSHED_POLL_SECONDS = 60;
+
+/** Reconnecting the push after it failed to open: first and longest pause. */
+const PUSH_RETRY_MS = 2000;
+const PUSH_RETRY_MAX_MS = 60 * 1000;
+
 /** An answer, or the error it failed with. */
 type Settled<T> = { value: T } | { error: unknown };
 
@@ -70,6 +85,16 @@ export class DatalakeModel implements IDatalakeModel {
     });
     // Standby ticks make no request, but expiry is still checked on the cached list.
     this._poll.ticked.connect(this._onTick, this);
+    this._push = new Poll({
+      factory: () => this._watchPushes(),
+      frequency: {
+        interval: PUSH_RETRY_MS,
+        backoff: true,
+        max: PUSH_RETRY_MAX_MS
+      },
+      standby: () => !this._whoami,
+      name: 'jupyterlab-datalake:staging-push'
+    });
   }
 
   get stateChanged(): ISignal<this, void> {
@@ -105,6 +130,11 @@ export class DatalakeModel implements IDatalakeModel {
     return this._instance;
   }
 
+  /** The instance the server uses when a request names none (its kernels too). */
+  get defaultInstance(): string {
+    return this._defaultInstance;
+  }
+
   get instanceInfo(): IInstance | null {
     return this._instances.find(i => i.name === this._instance) ?? null;
   }
@@ -119,6 +149,10 @@ export class DatalakeModel implements IDatalakeModel {
 
   get connectionError(): IDatalakeError | null {
     return this._connectionError;
+  }
+
+  get versionMismatch(): IVersionMismatch | null {
+    return this._versionMismatch;
   }
 
   get scopes(): ReadonlyArray<string> {
@@ -144,9 +178,11 @@ export class DatalakeModel implements IDatalakeModel {
     this._connecting = true;
     this._connectionError = null;
     this._emit();
+    void this._checkVersion();
     try {
       const answer = await this._api.instances();
       this._instances = answer.instances;
+      this._defaultInstance = answer.default;
       if (!answer.instances.some(i => i.name === this._instance)) {
         this._instance = answer.default;
       }
@@ -159,6 +195,22 @@ export class DatalakeModel implements IDatalakeModel {
     await this._connectInstance();
   }
 
+  /** The version handshake: say when the server extension is not this frontend's version. */
+  private async _checkVersion(): Promise<void> {
+    let server: string | null;
+    try {
+      server = (await this._api.version()).version;
+    } catch (error) {
+      const status = toDatalakeError(error).status;
+      if (status !== 404) {
+        return; // the shim is unreachable: the connection error says so
+      }
+      server = null; // a server extension older than the handshake
+    }
+    this._versionMismatch = versionMismatch(server);
+    this._emit();
+  }
+
   /** Switch to another configured Rucio instance; everything instance-bound is reset. */
   async setInstance(name: string): Promise<void> {
     if (
@@ -169,6 +221,7 @@ export class DatalakeModel implements IDatalakeModel {
     }
     this._instance = name;
     this._whoami = null;
+    this._watch?.close(); // the next push connection is for the new instance
     this._resetBrowse();
     this._selectedDid = null;
     this._stagings = [];
@@ -206,6 +259,8 @@ export class DatalakeModel implements IDatalakeModel {
       this.refreshStagings().catch(() => undefined)
     ]);
     void this._poll.start();
+    void this._push.start();
+    void this._push.refresh();
   }
 
   private async _loadScopes(): Promise<void> {
@@ -358,6 +413,11 @@ export class DatalakeModel implements IDatalakeModel {
     return this._viewers.size > 0;
   }
 
+  /** Whether the shim pushes staging changes to this tab right now. */
+  get pushed(): boolean {
+    return this._pushOpen;
+  }
+
   setVisible(view: object, visible: boolean): void {
     const before = this.watched;
     if (visible) {
@@ -380,8 +440,11 @@ export class DatalakeModel implements IDatalakeModel {
   }
 
   /** Re-read this account's stagings (the shim's aggregated view). */
-  async refreshStagings(): Promise<void> {
-    const answer = await this._settle(instance => this._api.stagings(instance));
+  async refreshStagings(fresh = false): Promise<void> {
+    const pushesBefore = this._pushes;
+    const answer = await this._settle(instance =>
+      this._api.stagings(instance, fresh)
+    );
     if (!answer) {
       return; // a late answer for the instance the user left
     }
@@ -395,7 +458,21 @@ export class DatalakeModel implements IDatalakeModel {
     }
     const recovering = this._stagingsError !== null;
     this._stagingsError = null;
-    this._applyStagings(answer.value);
+    // A push that came while the list was on its way is newer than the list's copy: an older
+    // answer must neither take a staging back (announcing its completion a second time) nor
+    // bring back one removed meanwhile, nor drop one made meanwhile.
+    const pushedSince = (id: string) =>
+      (this._pushedAt.get(id) ?? 0) > pushesBefore;
+    const current = new Map(this._stagings.map(s => [s.id, s]));
+    const listed = new Set(answer.value.map(s => s.id));
+    this._applyStagings([
+      ...answer.value
+        .map(s => (pushedSince(s.id) ? current.get(s.id) : s))
+        .filter(isStaging),
+      ...[...current.values()].filter(
+        s => pushedSince(s.id) && !listed.has(s.id)
+      )
+    ]);
     if (recovering) {
       this._recovered();
     }
@@ -408,7 +485,8 @@ export class DatalakeModel implements IDatalakeModel {
       return;
     }
     await Promise.all([
-      this.refreshStagings().catch(() => undefined),
+      // Asked for by the user: also stagings made elsewhere (the Rucio client) show now.
+      this.refreshStagings(true).catch(() => undefined),
       ...[...this._details].map(details => details.reload())
     ]);
   }
@@ -432,6 +510,10 @@ export class DatalakeModel implements IDatalakeModel {
       void this._poll.refresh();
     }
     return result;
+  }
+
+  async preview(did: string, qos: string): Promise<IStagePreview> {
+    return this._api.preview(did, qos, this._instance);
   }
 
   /** Give a staging `lifetime` more seconds from now (default: the setting). */
@@ -482,6 +564,8 @@ export class DatalakeModel implements IDatalakeModel {
     }
     this._disposed = true;
     this._poll.dispose();
+    this._push.dispose();
+    this._watch?.close();
     this._resetBrowse();
     for (const details of [...this._details]) {
       details.dispose();
@@ -522,6 +606,67 @@ export class DatalakeModel implements IDatalakeModel {
     return result && 'value' in result ? result.value : null;
   }
 
+  /**
+   * One push connection, for as long as it lasts. A connection that was open ends the tick
+   * normally (reconnect soon); one that never opened rejects, so the poll backs off.
+   */
+  private async _watchPushes(): Promise<void> {
+    const instance = this._instance;
+    let opened = false;
+    const watch = this._api.watchStagings(
+      instance,
+      push => {
+        if (instance === this._instance && !this._disposed) {
+          this._onPush(push);
+        }
+      },
+      () => {
+        opened = true;
+        this._setPushOpen(true);
+        // Catch up with what changed while no connection was open (the shim's cache).
+        void this.refreshStagings().catch(() => undefined);
+      }
+    );
+    this._watch = watch;
+    try {
+      await watch.closed;
+    } finally {
+      if (this._watch === watch) {
+        this._watch = null;
+      }
+      this._setPushOpen(false);
+    }
+    if (!opened) {
+      throw new Error('The staging push did not open.');
+    }
+  }
+
+  private _onPush(push: IStagingPush): void {
+    this._pushes += 1;
+    this._pushedAt.set(
+      'staging' in push ? push.staging.id : push.removed,
+      this._pushes
+    );
+    if ('staging' in push) {
+      this._merge([push.staging]);
+      return;
+    }
+    if (!this._stagings.some(s => s.id === push.removed)) {
+      return;
+    }
+    this._stagings = this._stagings.filter(s => s.id !== push.removed);
+    this._known.delete(push.removed);
+    this._history.delete(push.removed);
+    this._emit();
+  }
+
+  private _setPushOpen(open: boolean): void {
+    if (open !== this._pushOpen) {
+      this._pushOpen = open;
+      this._poll.frequency = this._frequency();
+    }
+  }
+
   private async _pollStagings(): Promise<void> {
     // Rejecting makes the poll back off; the error is already model state.
     await this.refreshStagings();
@@ -542,7 +687,10 @@ export class DatalakeModel implements IDatalakeModel {
   }
 
   private _frequency() {
-    const interval = Math.max(1, this._settings.pollInterval) * 1000;
+    const seconds = Math.max(1, this._settings.pollInterval);
+    const interval =
+      (this._pushOpen ? Math.max(seconds, PUSHED_POLL_SECONDS) : seconds) *
+      1000;
     return { interval, backoff: true, max: Math.max(interval, MAX_POLL_MS) };
   }
 
@@ -566,10 +714,11 @@ export class DatalakeModel implements IDatalakeModel {
     const before = new Map(this._stagings.map(s => [s.id, s]));
     for (const staging of stagings) {
       const state = this._known.get(staging.id);
-      if (state && state !== staging.state) {
-        if (staging.state === 'OK') {
+      if (state !== staging.state) {
+        if (state && staging.state === 'OK') {
           this._stagingEvent.emit({ kind: 'completed', staging });
-        } else if (staging.state === 'STUCK') {
+        } else if (isStopped(staging)) {
+          // Also at first sight: a staging that cannot proceed says why at once.
           this._stagingEvent.emit({ kind: 'stuck', staging });
         }
       }
@@ -642,12 +791,20 @@ export class DatalakeModel implements IDatalakeModel {
 
   private _settings: IDatalakeSettings;
   private _poll: Poll;
+  private _push: Poll;
+  private _watch: IStagingWatch | null = null;
+  private _pushOpen = false;
+  /** Pushes heard so far, and the count when each staging was last pushed. */
+  private _pushes = 0;
+  private _pushedAt = new Map<string, number>();
   private _disposed = false;
   private _instances: IInstance[] = [];
   private _instance = '';
+  private _defaultInstance = '';
   private _whoami: IWhoami | null = null;
   private _connecting = false;
   private _connectionError: IDatalakeError | null = null;
+  private _versionMismatch: IVersionMismatch | null = null;
   private _scopes: string[] = [];
   private _scopesError: IDatalakeError | null = null;
   private _qos: IQosClass[] = [];
@@ -667,6 +824,10 @@ export class DatalakeModel implements IDatalakeModel {
   private _history = new Map<string, IProgressSample[]>();
   private _stateChanged = new Signal<this, void>(this);
   private _stagingEvent = new Signal<this, IStagingEvent>(this);
+}
+
+function isStaging(staging: IStaging | undefined): staging is IStaging {
+  return staging !== undefined;
 }
 
 function sameProgress(a: IStaging | undefined, b: IStaging): boolean {

@@ -18,6 +18,11 @@ export function isInFlight(staging: IStaging): boolean {
   return IN_FLIGHT.includes(staging.state);
 }
 
+/** A staging Rucio will not finish without someone acting (stuck or suspended). */
+export function isStopped(staging: IStaging): boolean {
+  return staging.state === 'STUCK' || staging.state === 'SUSPENDED';
+}
+
 /** How a state looks: done, moving, waiting for something, or needing the user. */
 export type StateTone = 'ok' | 'active' | 'waiting' | 'problem';
 

@@ -59,6 +59,10 @@ export interface IWhoami {
   rucio_version: string;
   token_expires_at: string | null;
   auth_type: string;
+  /** Where the token came from: the hub's auth_state, a file, a variable; null: Rucio issued it. */
+  token_source: 'hub' | 'file' | 'env' | null;
+  /** The shim gets a new token before this one expires: nothing for the user to do. */
+  token_auto_renew: boolean;
 }
 
 export interface IReplica {
@@ -106,6 +110,59 @@ export interface IStaging {
   starts_at?: string | null;
 }
 
+/** One storage a QoS class may use, as the stage preview sees it. */
+export interface IPreviewTarget {
+  rse: string;
+  near_hub: boolean;
+  files_present: number;
+  bytes_present: number;
+  /** Bytes of your Rucio quota left there; null for no limit or not known. */
+  quota_left: number | null;
+  /** Whether Rucio told the shim your usage there. */
+  quota_known: boolean;
+  fits: boolean;
+}
+
+/** Where a replica the copy may come from is. */
+export interface IPreviewSource {
+  rse: string;
+  site: string | null;
+  qos: string | null;
+  near_hub: boolean;
+  files: number;
+  bytes: number;
+}
+
+/**
+ * What staging a DID with a QoS class would do (`GET stagings/preview`): the storage Rucio
+ * most likely uses, what is already there, what moves from where, the quota left.
+ */
+export interface IStagePreview {
+  did: string;
+  qos: string;
+  expression: string;
+  files: number;
+  bytes: number;
+  /** Whether every storage of the class is near the hub. */
+  near_hub: boolean;
+  targets: IPreviewTarget[];
+  target: string | null;
+  to_move: { files: number; bytes: number } | null;
+  sources: IPreviewSource[];
+  /** Your staging of this DID on this class's storage, if there is one. */
+  existing: IStaging | null;
+  fits: boolean;
+  /** Why staging would be refused; null when it would go ahead. */
+  message: string | null;
+}
+
+/** The versions of this frontend and the server extension, when they differ. */
+export interface IVersionMismatch {
+  frontend: string;
+  /** null when the server extension is too old to say. */
+  server: string | null;
+}
+
 export interface IStageRequest {
   dids: string[];
   qos: string;
@@ -148,6 +205,7 @@ export interface IDatalakeError {
  * The typed REST surface of the shim; `instance` is added by the model.
  */
 export interface IDatalakeAPI {
+  version(): Promise<{ version: string }>;
   instances(): Promise<IInstances>;
   whoami(instance?: string): Promise<IWhoami>;
   scopes(instance?: string): Promise<string[]>;
@@ -170,10 +228,27 @@ export interface IDatalakeAPI {
   replicas(did: string, instance?: string): Promise<IReplica[]>;
   rules(did: string, instance?: string): Promise<IStaging[]>;
   qos(instance?: string): Promise<IQosClass[]>;
-  stagings(instance?: string): Promise<IStaging[]>;
+  /** `fresh`: read from Rucio now, not the shim's cache (the user's Refresh). */
+  stagings(instance?: string, fresh?: boolean): Promise<IStaging[]>;
   stage(request: IStageRequest, instance?: string): Promise<IStaging[]>;
+  preview(did: string, qos: string, instance?: string): Promise<IStagePreview>;
   extend(id: string, lifetime: number, instance?: string): Promise<IStaging>;
   release(id: string, instance?: string): Promise<void>;
+  /** Hear every change of this instance's stagings as the shim learns it (a WebSocket). */
+  watchStagings(
+    instance: string,
+    onPush: (push: IStagingPush) => void,
+    onOpen: () => void
+  ): IStagingWatch;
+}
+
+/** What the shim pushes on `stagings/events`: a staging that changed, or one that is gone. */
+export type IStagingPush = { staging: IStaging } | { removed: string };
+
+/** An open `watchStagings`: `closed` settles when the connection ends, for whatever reason. */
+export interface IStagingWatch {
+  readonly closed: Promise<void>;
+  close(): void;
 }
 
 export interface IPageRequest {
@@ -240,11 +315,15 @@ export interface IDatalakeModel {
   readonly instances: ReadonlyArray<IInstance>;
   /** The selected Rucio instance name (empty until instances are known). */
   readonly instance: string;
+  /** The instance the server uses when a request names none (its kernels too). */
+  readonly defaultInstance: string;
   readonly instanceInfo: IInstance | null;
   readonly whoami: IWhoami | null;
   readonly connecting: boolean;
   /** Why the data lake cannot be used at all (shim missing, Rucio down, bad credentials). */
   readonly connectionError: IDatalakeError | null;
+  /** Set when the server extension's version is not this frontend's. */
+  readonly versionMismatch: IVersionMismatch | null;
   readonly scopes: ReadonlyArray<string>;
   readonly scopesError: IDatalakeError | null;
   readonly qosClasses: ReadonlyArray<IQosClass>;
@@ -284,10 +363,13 @@ export interface IDatalakeModel {
   stage(
     request: Omit<IStageRequest, 'lifetime'> & { lifetime?: number }
   ): Promise<IStaging[] | null>;
+  /** What staging `did` with `qos` would do; rejects with the shim's error. */
+  preview(did: string, qos: string): Promise<IStagePreview>;
   extend(id: string, lifetime?: number): Promise<IStaging | null>;
   release(id: string): Promise<boolean>;
   clearActionError(): void;
-  refreshStagings(): Promise<void>;
+  /** Re-read the stagings; `fresh`: from Rucio now, not the shim's cache. */
+  refreshStagings(fresh?: boolean): Promise<void>;
   refresh(): Promise<void>;
 }
 

@@ -19,6 +19,11 @@ SQLite wants: one writer at a time besides the API server.
   RULE_PROGRESS, transfer-*) reach the broker at once; and a broker that is down or slow
   (hermes spends ~1 s per message trying to connect) never holds up rules and transfers.
 
+While the file named by TESTBED_PAUSE_FILE (up.sh: `.testbed/run/daemons.pause`) exists, no
+new cycle starts: tests hold transfers back for a while (what a slow FTS would do) and let them
+go by deleting it. Pausing between cycles never leaves a transaction (an SQLite lock) open, as a
+SIGSTOP could.
+
 Needs RUCIO_CONFIG (server config) and testbed/ on PYTHONPATH; stops on SIGTERM/SIGINT.
 """
 
@@ -33,6 +38,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +66,7 @@ SLOW_EVERY = 10
 # A STUCK rule is retried after this long (Rucio's default is 30 min; a demo wants minutes).
 REPAIR_DELTA = 300
 HEARTBEAT_RENEWAL = 30
+PAUSE_FILE = os.environ.get("TESTBED_PAUSE_FILE")
 
 Step = tuple[str, Callable[[], Any]]
 
@@ -180,6 +187,15 @@ def run_step(name: str, step: Callable[[], Any]) -> None:
         log.exception("%s failed", name)
 
 
+def wait_while_paused() -> None:
+    if not PAUSE_FILE or not Path(PAUSE_FILE).exists():
+        return
+    log.info("paused (%s exists)", PAUSE_FILE)
+    while Path(PAUSE_FILE).exists() and not stop_event.is_set():
+        stop_event.wait(0.1)
+    log.info("resumed")
+
+
 def _stop(signum: int, frame: object) -> None:
     stop_event.set()
     wake_hermes.set()
@@ -203,6 +219,7 @@ def main() -> None:
         log.info("daemon loop started (interval %.1f s)", INTERVAL)
         cycle = 0
         while not stop_event.is_set():
+            wait_while_paused()
             started = time.monotonic()
             for name, step in fast:
                 run_step(name, step)

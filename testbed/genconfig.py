@@ -89,6 +89,8 @@ schema = generic
 # Generic policy plus "an account may shorten/extend or delete its own rules" (testbed/).
 package = rucio_testbed_policy
 lfn2pfn_algorithm_default = identity
+# Its reverse (rucio_testbed_policy): a PFN declared suspicious names the right scope.
+pfn2lfn = identity
 support = root@localhost
 support_rucio = https://github.com/rucio/rucio/issues/
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -38,6 +39,25 @@ NAME = "localcopy"
 
 class LocalCopyError(Exception):
     """A copy failed; the submitter marks the request SUBMISSION_FAILED and Rucio retries."""
+
+
+# When each transfer (by job id) may be reported done: copies are paced one after the other.
+_READY_AT: dict[str, float] = {}
+_last_ready = 0.0
+
+
+def copy_pace() -> float:
+    """Seconds between two files arriving: 0, unless `.testbed/run/copy-pace` says otherwise.
+
+    `scripts/screenshots.sh` writes it for the picture of a staging in flight (copies here
+    all finish within a second, too fast to see); nothing else does. It paces the testbed's
+    transfers (reported done one file every `pace` seconds), never the product.
+    """
+    pace = Path(os.environ.get("RUCIO_CONFIG", "")).parent.parent / "run" / "copy-pace"
+    try:
+        return max(0.0, min(30.0, float(pace.read_text())))
+    except (OSError, ValueError):
+        return 0.0
 
 
 def _url_path(url: str) -> Path:
@@ -103,7 +123,7 @@ class LocalCopyTransfertool(MockTransfertool):
             rws = t.rws
             copy_one(src, dst, rws.byte_count, rws.adler32)
             self.logger(logging.INFO, "localcopy %s -> %s", src, dst)
-        return str(uuid.uuid4())
+        return _paced(str(uuid.uuid4()))
 
     def bulk_query(
         self,
@@ -115,10 +135,22 @@ class LocalCopyTransfertool(MockTransfertool):
         for eid, requests in requests_by_eid.items():
             for request_id, request in requests.items():
                 report = MockTransferStatusReport(request_id, eid)
-                if not _dest_ok(request):
+                if time.monotonic() < _READY_AT.get(eid, 0.0):
+                    report.state = RequestState.SUBMITTED  # paced: not yet
+                elif not _dest_ok(request):
                     report.state = RequestState.FAILED
                 response.setdefault(eid, {})[request_id] = report
         return response
+
+
+def _paced(eid: str) -> str:
+    """Give a job its turn to be reported done, `copy_pace()` after the previous one."""
+    global _last_ready
+    pace = copy_pace()
+    if pace:
+        _last_ready = max(time.monotonic(), _last_ready) + pace
+        _READY_AT[eid] = _last_ready
+    return eid
 
 
 def _dest_ok(request: Mapping[str, Any]) -> bool:

@@ -27,6 +27,14 @@ cmdline_has() {
     pid_alive "$1" && tr '\0' ' ' <"/proc/$(cat "$1")/cmdline" 2>/dev/null | grep -q -- "$2"
 }
 
+# The demo data's version: a testbed seeded by another version of seed.py/bulk.py is started
+# afresh, since the tests (and the README's tour) assume this version's data.
+SEED_VERSION="seed $(cat "$TESTBED_SRC/seed.py" "$TESTBED_SRC/bulk.py" | sha256sum | cut -c1-16)"
+if [ -e "$VAR/seeded" ] && ! grep -qxF "$SEED_VERSION" "$VAR/seeded"; then
+    echo "testbed: its demo data is from another version of testbed/seed.py: starting afresh"
+    bash "$TESTBED_SRC/reset.sh"
+fi
+
 mkdir -p "$ETC" "$VAR" "$LOG" "$RUN" "$TESTBED_DIR/storage"
 lock_testbed
 
@@ -99,7 +107,7 @@ if [ ! -e "$VAR/seeded" ]; then
         echo "testbed: seeding failed, see $LOG/seed.log; run testbed/reset.sh and retry" >&2
         exit 1
     fi
-    echo "seeded in $(since_ms "$t_seed") s" >"$VAR/seeded"
+    printf '%s\nseeded in %s s\n' "$SEED_VERSION" "$(since_ms "$t_seed")" >"$VAR/seeded"
 fi
 
 # 6. Extension config (with the broker as `events` once it listens) and env file for scripts.
@@ -113,7 +121,8 @@ start_x509_server
 # 7. Daemon loop (judge, conveyor with the local copy tool, reaper).
 if ! cmdline_has "$RUN/daemons.pid" daemons.py; then
     stop_pid daemons
-    setsid "$PY" "$TESTBED_SRC/daemons.py" </dev/null >>"$LOG/daemons.log" 2>&1 9>&- &
+    rm -f "$RUN/daemons.pause" # a test that died while holding the loop back
+    TESTBED_PAUSE_FILE="$RUN/daemons.pause" setsid "$PY" "$TESTBED_SRC/daemons.py" </dev/null >>"$LOG/daemons.log" 2>&1 9>&- &
     echo $! >"$RUN/daemons.pid"
 fi
 

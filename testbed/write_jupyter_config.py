@@ -1,8 +1,9 @@
 """Write the extension's config for the testbed (`.testbed/jupyter_server_config.json`).
 
-The shape is the one in docs/contract.md. No secret goes in it: it points at the 0600
-`rucio.cfg` that holds alice's password. Also writes `.testbed/env` (KEY=value lines)
-for scripts and tests. Usage: `write_jupyter_config.py TESTBED_DIR PORT`.
+The shape is the one in docs/contract.md. No secret goes in it: instance `testbed` points at the
+0600 `rucio.cfg` that holds alice's password, instance `testbed-x509` (the same Rucio through its
+TLS endpoint) at alice's 0600 RFC 3820 proxy. Also writes `.testbed/env` (KEY=value lines) for
+scripts and tests. Usage: `write_jupyter_config.py TESTBED_DIR PORT`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def write_private(path: Path, text: str) -> None:
     os.chmod(path, 0o600)
 
 
-def jupyter_config(tb: Path, url: str) -> dict[str, object]:
+def jupyter_config(tb: Path, url: str, x509_url: str) -> dict[str, object]:
     instance = {
         "name": "testbed",
         "display_name": "Local testbed",
@@ -50,17 +51,33 @@ def jupyter_config(tb: Path, url: str) -> dict[str, object]:
         "default_lifetime": 86400,
         "max_lifetime": 2592000,
     }
+    # The same Rucio and account over TLS, logged in with alice's proxy: a second instance,
+    # whose stagings the shim keeps apart from the first one's (it polls: no broker events).
+    x509 = {
+        **instance,
+        "name": "testbed-x509",
+        "display_name": "Local testbed (X.509)",
+        "rucio_url": x509_url,
+        "auth_url": x509_url,
+        "ca_cert": str(tb / "pki" / "ca.pem"),
+        "auth": {
+            "type": "x509_proxy",
+            "proxy": str(tb / "x509" / "alice-proxy.pem"),
+            "account": "alice",
+        },
+    }
     events = broker.extension_events(tb)
     if events:
         instance["events"] = events
-    return {"DatalakeApp": {"default_instance": "testbed", "instances": [instance]}}
+    return {"DatalakeApp": {"default_instance": "testbed", "instances": [instance, x509]}}
 
 
 def main() -> None:
     tb = Path(sys.argv[1]).resolve()
     url = f"http://127.0.0.1:{int(sys.argv[2])}"
+    x509_url = f"https://127.0.0.1:{os.environ.get('TESTBED_X509_PORT', '8481')}"
     config = tb / "jupyter_server_config.json"
-    write_private(config, json.dumps(jupyter_config(tb, url), indent=2) + "\n")
+    write_private(config, json.dumps(jupyter_config(tb, url, x509_url), indent=2) + "\n")
     env = {
         "TESTBED_URL": url,
         "TESTBED_DIR": str(tb),
@@ -74,7 +91,7 @@ def main() -> None:
         # Identity services (identity.sh exports their ports): the OIDC issuer, the X.509
         # endpoint, the CA both are signed by, alice's RFC 3820 proxy.
         "TESTBED_OIDC_URL": f"https://127.0.0.1:{oidc_config.oidc_port()}",
-        "TESTBED_X509_URL": f"https://127.0.0.1:{os.environ.get('TESTBED_X509_PORT', '8481')}",
+        "TESTBED_X509_URL": x509_url,
         "TESTBED_CA_CERT": str(tb / "pki" / "ca.pem"),
         "TESTBED_X509_PROXY": str(tb / "x509" / "alice-proxy.pem"),
     }

@@ -3,9 +3,55 @@ import type {
   IDID,
   IPage,
   IPageRequest,
+  IStagePreview,
   IStaging
 } from '../tokens';
 import { DatalakeRequestError } from '../request';
+import { FRONTEND_VERSION } from '../version';
+
+/** A preview of staging `did` with `qos` near the hub: 4 files to copy from LAKE-SAFE. */
+export function preview(
+  d = 'demo:lofar-obs-sb000',
+  qos = 'FAST',
+  patch: Partial<IStagePreview> = {}
+): IStagePreview {
+  const rse = qos === 'CHEAP-ANALYSIS' ? 'HUB-CHEAP' : `HUB-${qos}`;
+  return {
+    did: d,
+    qos,
+    expression: `QOS=${qos}&site=HUB`,
+    files: 4,
+    bytes: 4000,
+    near_hub: true,
+    targets: [
+      {
+        rse,
+        near_hub: true,
+        files_present: 0,
+        bytes_present: 0,
+        quota_left: 10 ** 13,
+        quota_known: true,
+        fits: true
+      }
+    ],
+    target: rse,
+    to_move: { files: 4, bytes: 4000 },
+    sources: [
+      {
+        rse: 'LAKE-SAFE',
+        site: 'LAKE',
+        qos: 'SAFE',
+        near_hub: false,
+        files: 4,
+        bytes: 4000
+      }
+    ],
+    existing: null,
+    fits: true,
+    message: null,
+    ...patch
+  };
+}
 
 export function did(name: string, type: IDID['type'] = 'FILE'): IDID {
   return {
@@ -81,6 +127,7 @@ export function fakeAPI(
   patch: Partial<Record<keyof IDatalakeAPI, jest.Mock>> = {}
 ): jest.Mocked<IDatalakeAPI> {
   const api = {
+    version: jest.fn(async () => ({ version: FRONTEND_VERSION })),
     instances: jest.fn(async () => ({
       default: 'testbed',
       instances: [
@@ -97,7 +144,9 @@ export function fakeAPI(
       account: 'alice',
       rucio_version: '38.0.0',
       token_expires_at: new Date(Date.now() + 3600_000).toISOString(),
-      auth_type: 'userpass'
+      auth_type: 'userpass',
+      token_source: null,
+      token_auto_renew: true
     })),
     scopes: jest.fn(async () => ['demo', 'user.alice']),
     search: jest.fn(async () => ({ items: [], next_cursor: null })),
@@ -126,8 +175,14 @@ export function fakeAPI(
     ]),
     stagings: jest.fn(async () => []),
     stage: jest.fn(async () => []),
+    preview: jest.fn(async (d: string, qos: string) => preview(d, qos)),
     extend: jest.fn(async (id: string) => staging({ id })),
     release: jest.fn(async () => undefined),
+    // A push that never opens: the model keeps polling, as with a shim without the route.
+    watchStagings: jest.fn(() => ({
+      closed: new Promise<void>(() => undefined),
+      close: jest.fn()
+    })),
     ...patch
   };
   return api as unknown as jest.Mocked<IDatalakeAPI>;

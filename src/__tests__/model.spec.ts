@@ -28,7 +28,9 @@ describe('DatalakeModel connection', () => {
       account: 'alice',
       rucio_version: '38',
       token_expires_at: null,
-      auth_type: 'userpass'
+      auth_type: 'userpass',
+      token_source: null,
+      token_auto_renew: true
     });
     const model = new DatalakeModel(api);
     await model.connect();
@@ -69,8 +71,11 @@ describe('DatalakeModel connection', () => {
     await model.connect();
     model.search({ did: 'demo:*', type: 'all', filters: [] });
     expect(model.tree).not.toBeNull();
+    expect(model.defaultInstance).toBe('testbed');
     await model.setInstance('escape');
     expect(model.instance).toBe('escape');
+    // The server's default stays what it is: dropped cells name 'escape'.
+    expect(model.defaultInstance).toBe('testbed');
     expect(model.tree).toBeNull();
     expect(api.whoami).toHaveBeenLastCalledWith('escape');
     model.dispose();
@@ -300,6 +305,16 @@ describe('DatalakeModel stagings', () => {
     await jest.advanceTimersByTimeAsync(5000);
     expect(model.stagingsError).toBeNull();
     expect(model.stagings).toHaveLength(1);
+    model.dispose();
+  });
+
+  it("the user's Refresh asks for a fresh list, its polls for the shim's", async () => {
+    const stagings = jest.fn(async () => [staging()]);
+    const model = new DatalakeModel(fakeAPI({ stagings }), { pollInterval: 1 });
+    await model.connect();
+    expect(stagings).toHaveBeenLastCalledWith('testbed', false);
+    await model.refresh();
+    expect(stagings).toHaveBeenLastCalledWith('testbed', true);
     model.dispose();
   });
 

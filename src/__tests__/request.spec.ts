@@ -1,7 +1,12 @@
 import { ServerConnection } from '@jupyterlab/services';
 
 import { createAPI, encodeFilters, StaleStagingsError } from '../api';
-import { DatalakeRequestError, requestAPI, toDatalakeError } from '../request';
+import {
+  DatalakeRequestError,
+  requestAPI,
+  requestLines,
+  toDatalakeError
+} from '../request';
 
 type FetchCall = { url: string; method: string; body: string };
 
@@ -215,5 +220,76 @@ describe('api', () => {
 
   it('omits empty filter rows', () => {
     expect(encodeFilters([{ key: ' ', op: 'eq', value: 'x' }])).toBeNull();
+  });
+});
+
+describe('requestLines', () => {
+  /** A streamed answer whose body arrives in the given pieces (jsdom has no streams). */
+  function streamed(pieces: string[]): Response {
+    const encoder = new TextEncoder();
+    const queue = pieces.map(piece => encoder.encode(piece));
+    const reader = {
+      read: async () =>
+        queue.length
+          ? { done: false, value: queue.shift() }
+          : { done: true, value: undefined }
+    };
+    return {
+      ok: true,
+      status: 200,
+      body: { getReader: () => reader },
+      text: async () => pieces.join('')
+    } as unknown as Response;
+  }
+
+  it('hands over each line as it arrives, lines cut across pieces included', async () => {
+    const { settings, calls } = stubServer([
+      streamed([
+        '{"state":"PLANNED"}\n{"state":"UPL',
+        'OADED"}\n',
+        '{"state":"DONE"}'
+      ])
+    ]);
+    const seen: string[] = [];
+    const lines = await requestLines<{ state: string }>(
+      'uploads',
+      settings,
+      { method: 'POST', body: { paths: ['a'] } },
+      line => seen.push(line.state)
+    );
+    expect(seen).toEqual(['PLANNED', 'UPLOADED', 'DONE']);
+    expect(lines).toHaveLength(3);
+    expect(calls[0].method).toBe('POST');
+    expect(JSON.parse(calls[0].body)).toEqual({ paths: ['a'] });
+  });
+
+  it('rejects with the sentence of a final error line, after the lines before it', async () => {
+    const { settings } = stubServer([
+      streamed([
+        '{"state":"PLANNED"}\n',
+        '{"error":{"message":"Rucio is slow: try again later.","reason":"RUCIO_TIMEOUT"}}\n'
+      ])
+    ]);
+    const seen: string[] = [];
+    const failure = requestLines<{ state: string }>(
+      'verify',
+      settings,
+      {},
+      line => seen.push(line.state)
+    );
+    await expect(failure).rejects.toMatchObject({
+      reason: 'RUCIO_TIMEOUT',
+      message: 'Rucio is slow: try again later.'
+    });
+    expect(seen).toEqual(['PLANNED']);
+  });
+
+  it('rejects a refusal with its status and sentence', async () => {
+    const { settings } = stubServer([
+      json(403, { message: 'Not your scope.', reason: 'SCOPE_NOT_YOURS' })
+    ]);
+    await expect(
+      requestLines('uploads', settings, { method: 'POST' }, () => undefined)
+    ).rejects.toMatchObject({ status: 403, reason: 'SCOPE_NOT_YOURS' });
   });
 });

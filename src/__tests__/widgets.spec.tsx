@@ -5,6 +5,7 @@ import React from 'react';
 import { DatalakeModel } from '../model';
 import { didMimeData, JUPYTER_CELL_MIME } from '../notebook/drop';
 import { progressPercent } from '../staging';
+import { TokenLeft } from '../widgets/connection';
 import { StageForm } from '../widgets/stageform';
 import { TreeView } from '../widgets/tree';
 import { did, fakeAPI, flush, pagesOf, staging } from './fakes';
@@ -209,7 +210,9 @@ describe('StageForm', () => {
       'FAST',
       'CHEAP-ANALYSIS'
     ]);
-    expect(screen.getByText(/HUB-CHEAP/)).toBeTruthy();
+    expect(
+      await screen.findByText('Storage: HUB-CHEAP, near the hub')
+    ).toBeTruthy();
 
     const lifetime = screen.getByLabelText('Lifetime') as HTMLInputElement;
     expect(lifetime.value).toBe('1d');
@@ -263,5 +266,49 @@ describe('staging progress and drag payload', () => {
       })
     ]);
     expect(mime.getData('text/plain')).toBe('demo:lofar-obs-sb001');
+  });
+
+  it('names the instance of a DID that is not the default one', () => {
+    const mime = didMimeData('demo:lofar-obs-sb001', 'sb001', 'testbed-x509');
+    expect(mime.getData(JUPYTER_CELL_MIME)).toEqual([
+      expect.objectContaining({
+        source:
+          'sb001 = %datalake paths demo:lofar-obs-sb001 --instance testbed-x509',
+        metadata: {
+          datalake: { did: 'demo:lofar-obs-sb001', instance: 'testbed-x509' }
+        }
+      })
+    ]);
+  });
+});
+
+describe('token status', () => {
+  const whoami = {
+    instance: 'testbed',
+    account: 'alice',
+    rucio_version: '41.5.1',
+    token_expires_at: new Date(Date.now() - 60_000).toISOString(),
+    auth_type: 'oidc'
+  };
+
+  it('says a token from the hub is renewed for you, even past its expiry', () => {
+    render(
+      <TokenLeft
+        whoami={{ ...whoami, token_source: 'hub', token_auto_renew: true }}
+        trans={trans}
+      />
+    );
+    expect(screen.getByText('signed in through JupyterHub')).toBeTruthy();
+    expect(screen.queryByText(/expired/)).toBeNull();
+  });
+
+  it('counts down a token the user has to renew', () => {
+    render(
+      <TokenLeft
+        whoami={{ ...whoami, token_source: 'file', token_auto_renew: false }}
+        trans={trans}
+      />
+    );
+    expect(screen.getByText('token expired: refresh to renew')).toBeTruthy();
   });
 });

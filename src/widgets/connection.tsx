@@ -2,6 +2,7 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import React, { useEffect, useState } from 'react';
 
 import { formatDuration, secondsUntil } from '../format';
+import type { IWhoami } from '../tokens';
 import { ErrorBox } from './error';
 import { ModelView } from './view';
 
@@ -17,13 +18,26 @@ function useNow(): number {
   return now;
 }
 
-function TokenLeft(props: {
-  expiresAt: string | null;
+/**
+ * How long the token lasts, or that the shim renews it by itself.
+ */
+export function TokenLeft(props: {
+  whoami: IWhoami;
   trans: TranslationBundle;
 }): JSX.Element | null {
   const now = useNow();
-  const trans = props.trans;
-  const left = secondsUntil(props.expiresAt, now);
+  const { whoami, trans } = props;
+  if (whoami.token_auto_renew) {
+    // The shim gets the next token itself: a countdown would only alarm.
+    return (
+      <span className="jp-datalake-token" data-auto-renew="true">
+        {whoami.token_source === 'hub'
+          ? trans.__('signed in through JupyterHub')
+          : trans.__('token renewed automatically')}
+      </span>
+    );
+  }
+  const left = secondsUntil(whoami.token_expires_at, now);
   if (left === null) {
     return null;
   }
@@ -63,6 +77,7 @@ export class ConnectionHeader extends ModelView {
           {whoami && !error && (
             <span
               className="jp-datalake-identity"
+              data-auth-type={whoami.auth_type}
               title={trans.__(
                 'Rucio %1, %2 authentication',
                 whoami.rucio_version,
@@ -77,9 +92,7 @@ export class ConnectionHeader extends ModelView {
               {trans.__('Connecting to the data lake…')}
             </span>
           )}
-          {whoami && !error && (
-            <TokenLeft expiresAt={whoami.token_expires_at} trans={trans} />
-          )}
+          {whoami && !error && <TokenLeft whoami={whoami} trans={trans} />}
         </div>
         {instances.length > 1 && (
           <label className="jp-datalake-field">
@@ -97,6 +110,20 @@ export class ConnectionHeader extends ModelView {
               ))}
             </select>
           </label>
+        )}
+        {model.versionMismatch && (
+          <p className="jp-datalake-version-mismatch" role="alert">
+            {model.versionMismatch.server === null
+              ? trans.__(
+                  'The data lake server extension is older than this frontend (%1): they do not match. Install the same version of jupyterlab-datalake for both (pip install), then restart JupyterLab.',
+                  model.versionMismatch.frontend
+                )
+              : trans.__(
+                  'The data lake server extension (%1) and this frontend (%2) are different versions. Install the same version of jupyterlab-datalake for both (pip install), then restart JupyterLab.',
+                  model.versionMismatch.server,
+                  model.versionMismatch.frontend
+                )}
+          </p>
         )}
         {error && (
           <ErrorBox

@@ -2,7 +2,7 @@ import { Notification } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
 
 import { formatDuration, secondsUntil } from '../format';
-import { describeStaging } from '../states';
+import { describeStaging, isStopped } from '../states';
 import type { IDatalakeModel, IStaging, IStagingEvent } from '../tokens';
 
 /**
@@ -30,7 +30,11 @@ export class StagingNotifier {
     switch (event.kind) {
       case 'completed':
         Notification.success(
-          trans.__('%1 is staged near the hub (%2).', staging.did, staging.qos),
+          trans.__(
+            '%1 is ready: its files are near the hub (%2).',
+            staging.did,
+            staging.qos
+          ),
           { autoClose: 8000, actions: [show] }
         );
         return;
@@ -90,7 +94,7 @@ export class StagingNotifier {
         staging !== undefined &&
         (warning.kind === 'expiring'
           ? this._model.isExpiring(staging)
-          : staging.state === 'STUCK');
+          : isStopped(staging));
       if (!holds) {
         Notification.dismiss(warning.id);
         this._open.delete(id);

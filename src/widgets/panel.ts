@@ -53,6 +53,7 @@ export class DatalakePanel extends SidePanel {
           startDidDrag(
             did,
             variableName(did, model.settings.variableNaming),
+            model.instance === model.defaultInstance ? null : model.instance,
             x,
             y,
             this

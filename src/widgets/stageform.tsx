@@ -4,6 +4,7 @@ import React, { useState } from 'react';
 import { formatDuration, parseDuration } from '../format';
 import type { IDatalakeError, IDatalakeModel, IQosClass } from '../tokens';
 import { ErrorBox } from './error';
+import { StagePreview, usePreview } from './stagepreview';
 
 /**
  * The QoS class to preselect: the setting when the server offers it, else the first.
@@ -40,6 +41,7 @@ export function StageForm(props: {
     ? chosen
     : initialQos(classes, model.settings.defaultQos);
   const qosClass = classes.find(c => c.name === qos);
+  const preview = usePreview(model, did, qosClass ? qos : '');
   const lifetimeSeconds = parseDuration(lifetime);
   const startSeconds = startIn.trim() === '' ? null : parseDuration(startIn);
   const startInvalid = startIn.trim() !== '' && startSeconds === null;
@@ -106,15 +108,7 @@ export function StageForm(props: {
       </label>
       {qosClass && (
         <p className="jp-datalake-qos-description" data-qos={qosClass.name}>
-          {qosClass.description}{' '}
-          <span className="jp-datalake-muted">
-            {qosClass.rses.length > 0
-              ? trans.__('Near-hub storage: %1', qosClass.rses.join(', '))
-              : trans.__(
-                  'No storage near the hub matches %1',
-                  qosClass.expression
-                )}
-          </span>
+          {qosClass.description}
         </p>
       )}
       <label className="jp-datalake-field">
@@ -154,6 +148,11 @@ export function StageForm(props: {
           />
         </label>
       </details>
+      <StagePreview
+        preview={preview.preview}
+        error={preview.error}
+        trans={trans}
+      />
       <div className="jp-datalake-stage-actions">
         <button
           type="submit"

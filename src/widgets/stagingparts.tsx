@@ -1,6 +1,8 @@
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import React from 'react';
+import React, { useState } from 'react';
+
+import { formatDuration } from '../format';
 
 import { progressPercent } from '../staging';
 import type { IStateWords } from '../states';
@@ -16,10 +18,13 @@ export function StateLabel(props: { words: IStateWords }): JSX.Element {
       data-raw-state={words.raw}
       title={words.tooltip}
     >
-      {words.label}
-      {words.counts && (
-        <span className="jp-datalake-state-counts">{` (${words.counts})`}</span>
-      )}
+      {/* One flex item, so a long label and its counts wrap as one text in narrow lists. */}
+      <span>
+        {words.label}
+        {words.counts && (
+          <span className="jp-datalake-state-counts">{` (${words.counts})`}</span>
+        )}
+      </span>
     </span>
   );
 }
@@ -44,6 +49,49 @@ export function ProgressBar(props: {
     >
       <div className="jp-datalake-bar-done" style={{ width: `${percent}%` }} />
     </div>
+  );
+}
+
+/** The durations Extend offers: a day, a week, a month, and the configured default. */
+export function extendChoices(defaultLifetime: number): number[] {
+  return [...new Set([86400, 7 * 86400, 30 * 86400, defaultLifetime])].sort(
+    (a, b) => a - b
+  );
+}
+
+/** Extend a staging by a chosen duration from now (the default lifetime preselected). */
+export function ExtendControl(props: {
+  staging: IStaging;
+  model: IDatalakeModel;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { staging: s, model, trans } = props;
+  const [seconds, setSeconds] = useState(model.settings.defaultLifetime);
+  return (
+    <span className="jp-datalake-extend">
+      <select
+        className="jp-datalake-extend-by"
+        aria-label={trans.__('Extend %1 by', s.did)}
+        value={seconds}
+        onChange={event => setSeconds(Number(event.target.value))}
+      >
+        {extendChoices(model.settings.defaultLifetime).map(choice => (
+          <option key={choice} value={choice}>
+            {formatDuration(choice)}
+          </option>
+        ))}
+      </select>
+      <button
+        type="button"
+        className="jp-mod-styled"
+        aria-label={trans.__('Extend staging of %1', s.did)}
+        title={trans.__('Keep it %1 more from now', formatDuration(seconds))}
+        disabled={model.busy}
+        onClick={() => void model.extend(s.id, seconds)}
+      >
+        {trans.__('Extend')}
+      </button>
+    </span>
   );
 }
 

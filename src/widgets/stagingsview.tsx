@@ -3,19 +3,26 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import React from 'react';
 
+import { CommandIDs } from '../commands';
 import { formatBytes, formatDuration, secondsUntil } from '../format';
 import { describeExpiry, describeStaging } from '../states';
 import type { IDatalakeModel, IStaging } from '../tokens';
 import { ProgressChart } from './chart';
 import { ErrorBox } from './error';
 import { DidName } from './name';
-import { confirmRelease, ProgressBar, StateLabel } from './stagingparts';
+import {
+  confirmRelease,
+  ExtendControl,
+  ProgressBar,
+  StateLabel
+} from './stagingparts';
 
 function StagingRow(props: {
   staging: IStaging;
   model: IDatalakeModel;
   trans: TranslationBundle;
   openDid: (did: string) => void;
+  commands: CommandRegistry;
   now: number;
 }): JSX.Element {
   const { staging: s, model, trans, now } = props;
@@ -101,18 +108,31 @@ function StagingRow(props: {
         </button>
         {!s.outside && (
           <>
+            <ExtendControl staging={s} model={model} trans={trans} />
             <button
               type="button"
               className="jp-mod-styled"
-              aria-label={trans.__('Extend staging of %1', s.did)}
-              title={trans.__(
-                'Keep it %1 more from now',
-                formatDuration(model.settings.defaultLifetime)
-              )}
+              aria-label={trans.__('Move staging of %1 to another QoS', s.did)}
               disabled={model.busy}
-              onClick={() => void model.extend(s.id)}
+              onClick={() =>
+                void props.commands.execute(CommandIDs.moveStaging, {
+                  id: s.id
+                })
+              }
             >
-              {trans.__('Extend')}
+              {trans.__('Move to…')}
+            </button>
+            <button
+              type="button"
+              className="jp-mod-styled"
+              aria-label={trans.__('Verify the local copies of %1', s.did)}
+              onClick={() =>
+                void props.commands.execute(CommandIDs.verifyDid, {
+                  did: s.did
+                })
+              }
+            >
+              {trans.__('Verify copies')}
             </button>
             <button
               type="button"
@@ -208,6 +228,7 @@ export class StagingsView extends ReactWidget {
                 model={model}
                 trans={trans}
                 now={now}
+                commands={this._commands}
                 openDid={did =>
                   void this._commands.execute(this._openDid, { did })
                 }

@@ -198,7 +198,10 @@ function Row({
         className={`jp-datalake-row jp-datalake-row-error${activeClass}`}
         title={row.error.message}
       >
-        <span className="jp-datalake-row-name">{row.error.message}</span>
+        {/* An alert: a listing that fails is announced, not only drawn in place of its rows. */}
+        <span className="jp-datalake-row-name" role="alert">
+          {row.error.message}
+        </span>
         <button
           type="button"
           tabIndex={-1}

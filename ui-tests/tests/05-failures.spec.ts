@@ -54,12 +54,11 @@ test('with Rucio down the panel and the DID page say so, and recover by themselv
   try {
     await rucio.close();
     await lake.search('demo:lofar*');
-    const alert = lake.panel.getByRole('alert').first();
-    await expect(alert).toBeVisible({ timeout: 90000 });
-    await expect(alert).toContainText(/Rucio/);
-    await expect(alert.locator('.jp-datalake-error-reason')).toHaveText(
-      /^Reason: RUCIO_\w+ \(HTTP 50\d\)$/
-    );
+    // The search results say it in place of rows, announced as an alert, with Rucio's reason.
+    const failed = lake.panel.locator('.jp-datalake-row-error');
+    await expect(failed).toBeVisible({ timeout: 90000 });
+    await expect(failed).toHaveAttribute('data-reason', /^RUCIO_\w+$/);
+    await expect(failed.getByRole('alert')).toContainText(/Rucio/);
     await expect(lake.row('demo:lofar-obs')).toHaveCount(0);
     // The DID page read during the outage shows the error in place of what it cannot know.
     await page.getByRole('button', { name: `Reload ${SB001}` }).click();
@@ -70,7 +69,8 @@ test('with Rucio down the panel and the DID page say so, and recover by themselv
   } finally {
     await rucio.open();
   }
-  // Nobody clicks anything: the next stagings poll finds Rucio back and the page reads again.
+  // Nobody clicks anything: the page reads again by itself (and the next stagings poll that
+  // finds Rucio back, without broker events) and shows the details.
   await expect(page.getByRole('alert')).toHaveCount(0, { timeout: 60000 });
   await expect(page.locator('.jp-datalake-near-hub')).toBeVisible();
 

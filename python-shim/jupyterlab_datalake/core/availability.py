@@ -15,27 +15,11 @@ from ..errors import DatalakeError
 from .browse import did_type
 from .config import InstanceConfig
 from .did import DID
+from .replica_counts import DEEP_REPLICA_LIMIT, MAX_DATASETS_FOR_STATE, replica_rows
 from .rucio import RucioClient
 from .staging import StagingManager, is_released, staging_from_rule
 
 RSE_CACHE_TTL = 300.0
-# A summary of a container reads at most this many of its datasets (never its whole content)
-# and says so when there are more.
-MAX_DATASETS_FOR_STATE = 200
-# Datasets per bulk lookup of stored counts: one Rucio call answers them all.
-BULK_DATASETS = 100
-# Above this many files Rucio's deep dataset-replica count is too slow (minutes on SQLite):
-# use the stored collection replicas (kept up to date by abacus) instead.
-DEEP_REPLICA_LIMIT = 20000
-
-
-def replica_counts(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "rse": row.get("rse"),
-        "length": row.get("length") or 0,
-        "available_length": row.get("available_length") or 0,
-        "available_bytes": row.get("available_bytes") or 0,
-    }
 
 
 def sampled(more: bool) -> dict[str, Any]:
@@ -88,57 +72,6 @@ class Availability:
             ]
         }
 
-    async def _replica_rows(
-        self, did: DID, kind: str, deep: bool = True
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """Per (dataset or file, RSE): length, available_length, available_bytes; and whether
-        a container has more datasets than were counted."""
-        rows: list[dict[str, Any]] = []
-        if kind == "FILE":
-            lines = self.client.list_replicas([{"scope": did.scope, "name": did.name}])
-            async with contextlib.aclosing(lines):
-                async for replica in lines:
-                    for rse, state in (replica.get("states") or {}).items():
-                        ok = str(state).endswith("AVAILABLE")
-                        rows.append(
-                            {
-                                "key": str(did),
-                                "rse": rse,
-                                "length": 1,
-                                "available_length": 1 if ok else 0,
-                                "available_bytes": replica.get("bytes") if ok else 0,
-                            }
-                        )
-            return rows, False
-        if kind != "CONTAINER":
-            lines = self.client.dataset_replicas(did, deep=deep)
-            async with contextlib.aclosing(lines):
-                rows = [{"key": str(did), **replica_counts(row)} async for row in lines]
-            return rows, False
-        datasets, more = await self._datasets(did)
-        # A container's datasets: Rucio's stored counts, many datasets per call.
-        for start in range(0, len(datasets), BULK_DATASETS):
-            lines = self.client.dataset_replicas_bulk(datasets[start : start + BULK_DATASETS])
-            async with contextlib.aclosing(lines):
-                async for row in lines:
-                    rows.append({"key": f"{row['scope']}:{row['name']}", **replica_counts(row)})
-        for dataset in datasets:  # a dataset no RSE holds yet is incomplete everywhere
-            rows.append({"key": str(dataset), "rse": None, "length": 1, "available_length": 0})
-        return rows, more
-
-    async def _datasets(self, container: DID) -> tuple[list[DID], bool]:
-        """The first ``MAX_DATASETS_FOR_STATE`` datasets of a container, and whether more follow
-        (the listing is closed there: a summary never reads a whole content)."""
-        datasets: list[DID] = []
-        lines = self.client.did_children(container)
-        async with contextlib.aclosing(lines):
-            async for child in lines:
-                if did_type(child.get("type") or child.get("did_type")) == "DATASET":
-                    if len(datasets) == MAX_DATASETS_FOR_STATE:
-                        return datasets, True
-                    datasets.append(DID(child["scope"], child["name"]))
-        return datasets, False
-
     async def near_hub(self, did: DID, kind: str, files: int | None) -> dict[str, Any]:
         """``{"state": AVAILABLE|REPLICATING|PARTIAL|NONE, "rses": [...]}`` near the hub."""
         site = self.instance.site_expression
@@ -160,7 +93,7 @@ class Availability:
         if ok_rses:
             return {"state": "AVAILABLE", "rses": sorted(ok_rses)}
         deep = files is None or files <= DEEP_REPLICA_LIMIT
-        all_rows, more = await self._replica_rows(did, kind, deep)
+        all_rows, more = await replica_rows(self.client, did, kind, deep)
         rows = [r for r in all_rows if r["rse"] in near or r["rse"] is None]
         complete: dict[str, bool] = {}
         rses: set[str] = set()
@@ -184,7 +117,7 @@ class Availability:
         deep = kind == "FILE" or (info.get("length") or 0) <= DEEP_REPLICA_LIMIT
         near = set(await self.expression_rses(self.instance.site_expression))
         per_rse: dict[str, dict[str, int]] = {}
-        rows, more = await self._replica_rows(did, kind, deep)
+        rows, more = await replica_rows(self.client, did, kind, deep)
         for row in rows:
             if row["rse"] is None:
                 continue

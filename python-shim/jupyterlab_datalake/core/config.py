@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from .events import EventsConfig, parse_events
 
-AUTH_TYPES = ("userpass", "oidc", "x509_proxy")
+AUTH_TYPES = ("userpass", "oidc", "hub", "x509_proxy")
+# Where JupyterHub keeps the OIDC access token in a user's auth_state (OAuthenticator's key).
+DEFAULT_AUTH_STATE_KEY = "access_token"
 QOS_NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 INSTANCE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 DEFAULT_QOS_CLASSES = ("FAST", "CHEAP-ANALYSIS", "SAFE", "OPPORTUNISTIC")
@@ -38,6 +41,7 @@ class AuthConfig:
     token_file: str | None = None
     token_env: str | None = None
     proxy: str | None = None
+    auth_state_key: str = DEFAULT_AUTH_STATE_KEY
 
 
 @dataclass(frozen=True)
@@ -58,11 +62,15 @@ class InstanceConfig:
     qos_classes: dict[str, QosClass]
     default_qos: str
     mounts: dict[str, str] = field(default_factory=dict)
+    #: RSEs near the hub that uploads are written to, in order of preference (default: mounts)
+    upload_rses: tuple[str, ...] = ()
     ca_cert: str | None = None
     vo: str | None = None
     webui_url: str | None = None
     default_lifetime: int = 86400
     max_lifetime: int = 2592000
+    #: the broker hermes publishes Rucio's messages to; None: the shim polls Rucio
+    events: EventsConfig | None = None
 
     def public(self) -> dict[str, Any]:
         """What the browser may see about this instance."""
@@ -133,7 +141,8 @@ def parse_auth(raw: object, where: str) -> AuthConfig:
             "proxy",
         )
     }
-    auth = AuthConfig(type=kind, **values)
+    auth_state_key = _str(raw, "auth_state_key", where) or DEFAULT_AUTH_STATE_KEY
+    auth = AuthConfig(type=kind, auth_state_key=auth_state_key, **values)
     if kind == "userpass" and not auth.rucio_cfg and not (auth.username and auth.password_env):
         raise ConfigError(
             f"{where}: userpass needs 'rucio_cfg' (a rucio.cfg with [client] username, password, "
@@ -141,9 +150,8 @@ def parse_auth(raw: object, where: str) -> AuthConfig:
         )
     if kind == "oidc" and not (auth.token_file or auth.token_env):
         raise ConfigError(f"{where}: oidc needs 'token_file' or 'token_env'.")
-    if kind == "x509_proxy" and not auth.proxy:
-        raise ConfigError(f"{where}: x509_proxy needs 'proxy' (path of the proxy certificate).")
-    if kind != "userpass" and not auth.account:
+    # The token names its account (hub); a proxy is found at $X509_USER_PROXY when not named.
+    if kind in ("oidc", "x509_proxy") and not auth.account:
         raise ConfigError(f"{where}: '{kind}' needs 'account' (the Rucio account to act as).")
     return auth
 
@@ -191,6 +199,11 @@ def parse_instance(raw: object, index: int, *, base_dir: Path | None = None) -> 
     ):
         raise ConfigError(f"{where}: 'mounts' must map RSE names to local directories.")
     mounts = {rse: str(Path(path).expanduser()) for rse, path in mounts.items()}
+    upload_rses = raw.get("upload_rses")
+    if upload_rses is None:
+        upload_rses = list(mounts)
+    if not isinstance(upload_rses, list) or not all(isinstance(r, str) and r for r in upload_rses):
+        raise ConfigError(f"{where}: 'upload_rses' must be a list of RSE names.")
     default_lifetime = _int(raw, "default_lifetime", where, 86400)
     max_lifetime = _int(raw, "max_lifetime", where, 30 * 86400)
     if default_lifetime > max_lifetime:
@@ -205,11 +218,13 @@ def parse_instance(raw: object, index: int, *, base_dir: Path | None = None) -> 
         qos_classes=qos_classes,
         default_qos=default_qos,
         mounts=mounts,
+        upload_rses=tuple(upload_rses),
         ca_cert=_str(raw, "ca_cert", where),
         vo=_str(raw, "vo", where),
         webui_url=_url(raw, "webui_url", where),
         default_lifetime=default_lifetime,
         max_lifetime=max_lifetime,
+        events=parse_events(raw.get("events"), where),
     )
 
 
@@ -247,16 +262,7 @@ def instance_from_env(environ: Mapping[str, str]) -> dict[str, Any] | None:
     # A bare site name becomes `site=<name>`; anything with an operator is an RSE expression.
     site_expression = site if re.search(r"[=&|\\()<>]", site) else (f"site={site}" if site else "")
     account = environ.get("DATALAKE_ACCOUNT")
-    if "RUCIO_ACCESS_TOKEN" in environ:
-        auth: dict[str, Any] = {"type": "oidc", "token_env": "RUCIO_ACCESS_TOKEN"}
-    elif environ.get("DATALAKE_TOKEN_FILE"):
-        auth = {"type": "oidc", "token_file": environ["DATALAKE_TOKEN_FILE"]}
-    elif environ.get("DATALAKE_RUCIO_CFG"):
-        auth = {"type": "userpass", "rucio_cfg": environ["DATALAKE_RUCIO_CFG"]}
-    elif environ.get("X509_USER_PROXY"):
-        auth = {"type": "x509_proxy", "proxy": environ["X509_USER_PROXY"]}
-    else:
-        auth = {"type": "oidc", "token_env": "RUCIO_ACCESS_TOKEN"}
+    auth = _auth_from_env(environ)
     if account:
         auth["account"] = account
     instance: dict[str, Any] = {
@@ -276,6 +282,35 @@ def instance_from_env(environ: Mapping[str, str]) -> dict[str, Any] | None:
         names = [n.strip() for n in environ["DATALAKE_QOS_CLASSES"].split(",") if n.strip()]
         instance["qos_classes"] = {name: {} for name in names}
     return instance
+
+
+def _auth_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``DATALAKE_AUTH=hub``: the token from the hub's auth_state, the token file or variable as
+    fallbacks. Unset: the first credential that is there."""
+    kind = environ.get("DATALAKE_AUTH", "").strip().lower()
+    if kind == "hub":
+        auth: dict[str, Any] = {"type": "hub"}
+        if environ.get("DATALAKE_AUTH_STATE_KEY"):
+            auth["auth_state_key"] = environ["DATALAKE_AUTH_STATE_KEY"]
+        if environ.get("DATALAKE_TOKEN_FILE"):
+            auth["token_file"] = environ["DATALAKE_TOKEN_FILE"]
+        if "RUCIO_ACCESS_TOKEN" in environ:
+            auth["token_env"] = "RUCIO_ACCESS_TOKEN"
+        return auth
+    if kind:
+        raise ConfigError(
+            f"DATALAKE_AUTH={environ['DATALAKE_AUTH']!r} is not known: set it to 'hub' (the token "
+            "from JupyterHub's auth_state) or leave it unset."
+        )
+    if "RUCIO_ACCESS_TOKEN" in environ:
+        return {"type": "oidc", "token_env": "RUCIO_ACCESS_TOKEN"}
+    if environ.get("DATALAKE_TOKEN_FILE"):
+        return {"type": "oidc", "token_file": environ["DATALAKE_TOKEN_FILE"]}
+    if environ.get("DATALAKE_RUCIO_CFG"):
+        return {"type": "userpass", "rucio_cfg": environ["DATALAKE_RUCIO_CFG"]}
+    if environ.get("X509_USER_PROXY"):
+        return {"type": "x509_proxy", "proxy": environ["X509_USER_PROXY"]}
+    return {"type": "oidc", "token_env": "RUCIO_ACCESS_TOKEN"}
 
 
 def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:

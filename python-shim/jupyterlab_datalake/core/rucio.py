@@ -25,7 +25,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from ..errors import DatalakeError
-from .auth import TokenProvider, make_token_provider
+from .auth import TokenProvider, make_token_provider, tls_failure, trust_context
 from .config import InstanceConfig
 from .did import DID
 
@@ -85,6 +85,14 @@ DATASET_REPLICA: Shape = {
 }
 BULK_DATASET_REPLICA: Shape = {**DATASET_REPLICA, "scope": STR, "name": STR}
 RSE: Shape = {"rse": STR}
+# Rucio writes an unlimited account (-1) as Infinity: a float.
+OPT_NUMBER = (int, float, type(None))
+ACCOUNT_USAGE: Shape = {
+    "rse": STR,
+    "bytes": OPT_NUMBER,
+    "bytes_limit": OPT_NUMBER,
+    "bytes_remaining": OPT_NUMBER,
+}
 
 
 def fits(document: Any, shape: Shape) -> bool:
@@ -170,6 +178,8 @@ def rucio_error(
         )
     if cls == "DuplicateRule":
         return DatalakeError(409, "This staging already exists.", "DUPLICATE_RULE")
+    if cls in ("Duplicate", "DataIdentifierAlreadyExists", "FileAlreadyExists"):
+        return DatalakeError(409, f"This already exists in Rucio{detail}.", "ALREADY_EXISTS")
     if cls == "AccessDenied" or status == 403:
         return DatalakeError(
             403,
@@ -226,13 +236,13 @@ class RucioClient:
         self.base_url = instance.rucio_url.rstrip("/")
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
-            verify=instance.ca_cert or True,
+            verify=trust_context(instance) if instance.ca_cert else True,
             transport=transport,
             follow_redirects=False,
             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10),
             headers={"User-Agent": "jupyterlab-datalake"},
         )
-        self.auth = auth or make_token_provider(instance, self.http)
+        self.auth = auth or make_token_provider(instance, self.http, timeout=timeout)
 
     def url(self, *segments: str, collection: bool = False) -> str:
         """The base URL (its path prefix kept) and the encoded segments; ``collection`` adds the
@@ -297,6 +307,13 @@ class RucioClient:
         )
 
     def _unreachable(self, e: Exception) -> DatalakeError:
+        if tls_failure(e):
+            return DatalakeError(
+                502,
+                f"The TLS connection to Rucio at {self._host()} failed ({type(e).__name__}): "
+                "check that 'ca_cert' names the CA of the Rucio server.",
+                "RUCIO_UNREACHABLE",
+            )
         return DatalakeError(
             502,
             f"Rucio at {self._host()} is unreachable ({type(e).__name__}); check the network or "
@@ -358,11 +375,13 @@ class RucioClient:
                     await asyncio.sleep(delays.pop(0))
                     continue
                 raise self._unreachable(e) from e
-            except httpx.HTTPError as e:
+            except (httpx.HTTPError, OSError) as e:
                 raise self._unreachable(e) from e
-            if response.status_code == 401 and token and not renewed:
-                renewed = True
+            if response.status_code == 401 and token:
                 await response.aclose()
+                if renewed:  # refused again: the token source says what to do
+                    raise self.auth.refusal(self._host())
+                renewed = True
                 await self.auth.renew(token)
                 continue
             if response.status_code in RETRY_STATUS and delays:
@@ -397,7 +416,7 @@ class RucioClient:
                     yield self._line(response, line, shape)
         except httpx.TimeoutException as e:
             raise self._timeout_error() from e
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, OSError) as e:
             raise self._unreachable(e) from e
         finally:
             await response.aclose()
@@ -532,6 +551,86 @@ class RucioClient:
             context={"rule_id": rule_id},
         )
 
+    async def move_rule(self, rule_id: str, rse_expression: str) -> str:
+        """Rucio's rule move: a child rule on ``rse_expression``; the old rule stays until the
+        child is OK, then the cleaner removes it. Returns the child's id."""
+        response = await self.request(
+            "POST",
+            "rules",
+            rule_id,
+            "move",
+            json_body={"rse_expression": rse_expression},
+            context={"rule_id": rule_id, "expression": rse_expression},
+        )
+        # Rucio 41 answers the id as a JSON string (labelled text/html); older ones a list.
+        ids = self._json(response, (str, list))
+        ids = [ids] if isinstance(ids, str) else ids
+        if len(ids) != 1 or not isinstance(ids[0], str):
+            raise self._bad_answer(response, "JSON of an unexpected shape")
+        return ids[0]
+
+    async def account_scopes(self, account: str) -> list[str]:
+        response = await self.request("GET", "accounts", account, "scopes", collection=True)
+        scopes = self._json(response, list)
+        if not all(isinstance(scope, str) for scope in scopes):
+            raise self._bad_answer(response, "JSON of an unexpected shape")
+        return scopes
+
+    async def write_pfn(self, rse: str, did: DID, scheme: str) -> str:
+        """Where a new file ``did`` goes on ``rse`` (Rucio's lfn2pfn for writing)."""
+        response = await self.request(
+            "GET",
+            "rses",
+            rse,
+            "lfns2pfns",
+            params={"lfn": str(did), "scheme": scheme, "operation": "write"},
+        )
+        pfn = self._json(response).get(str(did))
+        if not isinstance(pfn, str):
+            raise self._bad_answer(response, "JSON of an unexpected shape")
+        return pfn
+
+    async def add_replicas(self, rse: str, files: list[dict[str, Any]]) -> None:
+        """Register files written on ``rse``. Sent again after a connection error: a second
+        registration cannot come of it, Rucio answers Duplicate (``ALREADY_EXISTS``)."""
+        await self.request(
+            "POST",
+            "replicas",
+            collection=True,
+            json_body={"rse": rse, "files": files},
+            idempotent=True,
+            context={"did": f"{files[0]['scope']}:{files[0]['name']}"} if files else None,
+        )
+
+    async def add_dataset(self, did: DID) -> None:
+        await self.request(
+            "POST", "dids", *did, json_body={"type": "DATASET"}, context={"did": str(did)}
+        )
+
+    async def attach(self, dataset: DID, files: list[DID]) -> None:
+        body = {"dids": [{"scope": f.scope, "name": f.name} for f in files]}
+        await self.request("POST", "dids", *dataset, "dids", json_body=body)
+
+    async def declare_suspicious(self, pfns: list[str], reason: str) -> Any:
+        """Report replicas as suspicious (any account may); returns what Rucio did not declare."""
+        response = await self.request(
+            "POST",
+            "replicas",
+            "suspicious",
+            json_body={"pfns": pfns, "reason": reason},
+        )
+        return self._json(response, (list, dict))
+
+    async def suspicious(self, rse_expression: str) -> list[dict[str, Any]]:
+        """Replicas declared suspicious on the RSEs of ``rse_expression`` (recent ones)."""
+        response = await self.request(
+            "GET",
+            "replicas",
+            "suspicious",
+            params={"rse_expression": rse_expression},
+        )
+        return [r for r in self._json(response, list) if isinstance(r, dict)]
+
     async def rses(self, expression: str) -> list[str]:
         """The names of the RSEs an RSE expression selects."""
         lines = self.stream(
@@ -544,6 +643,14 @@ class RucioClient:
         )
         async with contextlib.aclosing(lines):
             return [line["rse"] async for line in lines]
+
+    async def account_usage(self, account: str, rse: str) -> dict[str, Any] | None:
+        """The account's bytes, limit and room on one RSE (None when Rucio has no line)."""
+        lines = self.stream("GET", "accounts", account, "usage", "local", rse, shape=ACCOUNT_USAGE)
+        async with contextlib.aclosing(lines):
+            async for usage in lines:
+                return usage
+        return None
 
     async def rse_attributes(self, rse: str) -> dict[str, Any]:
         return await self._get("rses", rse, "attr", collection=True)

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 import httpx
 
 from ..errors import ConfigError, DatalakeError, shown
+from ..version import __version__
+from .auth import secret_env
 from .availability import Availability
 from .browse import DEFAULT_LIMIT, Browser, did_type
 from .config import (
@@ -26,17 +28,23 @@ from .config import (
     resolve_config,
 )
 from .did import parse_did
+from .events import RuleEvents
 from .listings import ListingCache
 from .paths import PathResolver
+from .preview import Preview
+from .quota import Quota
 from .rucio import RucioClient
 from .staging import StagingManager, qos_expression
+from .upload import Uploader
 from .verbs import VERBS
+from .verify import Verifier
 
 T = TypeVar("T")
 
 
 class Instance:
-    """The objects of one configured Rucio instance, built on first use."""
+    """The objects of one configured Rucio instance, built on first use (on the event loop:
+    the broker subscription starts with it)."""
 
     def __init__(
         self,
@@ -44,16 +52,39 @@ class Instance:
         timeout: float,
         transport: httpx.AsyncBaseTransport | None,
         listings: ListingCache,
+        events_identity: str | None = None,
+        *,
+        is_default: bool = True,
     ):
         self.config = config
         self.client = RucioClient(config, timeout=timeout, transport=transport)
-        self.staging = StagingManager(config, self.client)
+        self.quota = Quota(self.client)
+        self.staging = StagingManager(
+            config, self.client, quota=self.quota, keeps_untagged=is_default
+        )
         self.paths = PathResolver(config, self.client)
         self.browse = Browser(self.client, listings, config.name)
         self.availability = Availability(config, self.client, self.staging)
+        self.uploads = Uploader(config, self.client, self.staging, self.paths)
+        self.verifier = Verifier(config, self.client, self.staging, self.paths)
+        self.preview = Preview(config, self.client, self.availability, self.staging, self.quota)
         self.version: str | None = None
+        self.events: RuleEvents | None = None
+        if config.events is not None:
+            watcher = self.staging.watcher
+            self.events = RuleEvents(
+                config.events,
+                config.name,
+                on_event=lambda _type, rule_id: watcher.nudge(rule_id),
+                on_live=watcher.set_events_live,
+                environ=secret_env,
+                identity=events_identity,
+            )
+            self.events.start()
 
     async def close(self) -> None:
+        if self.events is not None:
+            await self.events.close()
         await self.staging.close()
         await self.client.close()
 
@@ -70,6 +101,11 @@ class DatalakeService:
         self.config_error = config_error
         self._transport = transport
         self._instances: dict[str, Instance] = {}
+        #: the Jupyter server's root_dir (server/app.py): uploads through it stay inside it
+        self.files_root: str | None = None
+        #: names this server's durable broker subscriptions (stable across its restarts); the
+        #: Jupyter server sets it once its port is bound, headless kernels leave it None
+        self.events_identity: str | None = None
         # One cache for every user and instance of the server: its bounds are the server's.
         self._listings: ListingCache | None = None
 
@@ -124,6 +160,8 @@ class DatalakeService:
                 self.config.request_timeout,
                 self._transport,
                 self.listings,
+                self.events_identity,
+                is_default=name == self.config.default_instance,
             )
         return self._instances[name]
 
@@ -171,6 +209,11 @@ class DatalakeService:
 
     # ---- instances and identity -------------------------------------------------------------
 
+    async def version(self) -> dict[str, Any]:
+        """This package's version, for the frontend's handshake (it says when they differ).
+        Answered configured or not: a mismatch explains many other failures."""
+        return {"version": __version__}
+
     async def instances(self) -> dict[str, Any]:
         if self.config is None:
             self.instance()  # raises the 503 that says why
@@ -194,6 +237,10 @@ class DatalakeService:
             "rucio_version": inst.version,
             "token_expires_at": expires.isoformat().replace("+00:00", "Z") if expires else None,
             "auth_type": auth.auth_type,
+            # Where the token came from (hub, file, env; null: issued by Rucio), and whether
+            # the shim gets a new one before it expires (then the user has nothing to do).
+            "token_source": auth.token_source,
+            "token_auto_renew": auth.renews,
         }
 
     async def scopes(self, *, instance: str | None = None) -> dict[str, Any]:
@@ -262,8 +309,11 @@ class DatalakeService:
 
     # ---- stagings ---------------------------------------------------------------------------
 
-    async def list_stagings(self, *, instance: str | None = None) -> dict[str, Any]:
-        return await self.instance(instance).staging.list()
+    async def list_stagings(
+        self, fresh: object = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """The stagings; ``fresh``: read from Rucio now (the user's Refresh), not the cache."""
+        return await self.instance(instance).staging.list(fresh)
 
     async def stage(
         self,
@@ -281,13 +331,40 @@ class DatalakeService:
             dids, qos, lifetime, source_qos, start_in, comment
         )
 
+    async def preview(
+        self, did: str, qos: str | None = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """What staging ``did`` with ``qos`` would do: storage, files to move, quota left."""
+        return await self.instance(instance).preview.preview(parse_did(did), qos)
+
     async def get_staging(self, rule_id: str, *, instance: str | None = None) -> dict[str, Any]:
         return await self.instance(instance).staging.get(rule_id)
+
+    async def wait_stagings(
+        self,
+        rule_ids: object,
+        after: object = None,
+        timeout: object = None,
+        *,
+        instance: str | None = None,
+    ) -> dict[str, Any]:
+        """``{"stagings": [...], "cursor": N}`` once one changed after ``after`` (or at once
+        without it), else after ``timeout`` seconds: a kernel's wait, answered from the cache.
+        It is held at most half the deadline, so that it ends as an answer, never a 504."""
+        return await self.instance(instance).staging.wait_change(
+            rule_ids, after, timeout, longest=self.deadline / 2
+        )
 
     async def extend(
         self, rule_id: str, lifetime: object, *, instance: str | None = None
     ) -> dict[str, Any]:
         return await self.instance(instance).staging.extend(rule_id, lifetime)
+
+    async def move(
+        self, rule_id: str, qos: str | None = None, *, instance: str | None = None
+    ) -> dict[str, Any]:
+        """Move a staging to another QoS class; the old copies stay until the new are OK."""
+        return await self.instance(instance).staging.move(rule_id, qos)
 
     async def release(self, rule_id: str, *, instance: str | None = None) -> None:
         await self.instance(instance).staging.release(rule_id)
@@ -324,6 +401,34 @@ class DatalakeService:
                 "files (cut short on the way): try again; if it persists, tell the operators.",
                 "RUCIO_CUT_SHORT",
             )
+
+    # ---- the other half of the lifecycle: upload, move, verify -------------------------------
+
+    async def upload(
+        self,
+        paths: object,
+        to: object,
+        qos: str | None = None,
+        dataset: object = None,
+        lifetime: object = None,
+        *,
+        instance: str | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Upload files or directories into ``to`` (a scope, or scope:name for one file) with
+        a QoS rule; one line per event (core/upload.py)."""
+        # In a Jupyter server, only its files; in a kernel's own process, what it can read.
+        root, confined = (self.files_root, True) if self.files_root else (os.getcwd(), False)
+        uploads = self.instance(instance).uploads
+        async for event in uploads.upload(paths, to, qos, dataset, lifetime, root, confined):
+            yield event
+
+    async def verify(
+        self, did: str, report: object = False, *, instance: str | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Check the adler32 of every local copy of the files of ``did``; with ``report``,
+        declare the mismatching ones suspicious (core/verify.py)."""
+        async for event in self.instance(instance).verifier.verify(did, report):
+            yield event
 
     async def close(self) -> None:
         instances, self._instances = list(self._instances.values()), {}

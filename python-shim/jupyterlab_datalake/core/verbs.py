@@ -78,6 +78,7 @@ _STAGE = ("dids", "qos", "lifetime", "source_qos", "start_in", "comment")
 VERBS: dict[str, Verb] = {
     verb.name: verb
     for verb in (
+        Verb("version", "GET", "version", per_instance=False),
         Verb("instances", "GET", "instances", per_instance=False),
         Verb("whoami", "GET", "whoami"),
         Verb("scopes", "GET", "scopes"),
@@ -88,11 +89,18 @@ VERBS: dict[str, Verb] = {
         Verb("replicas", "GET", "did/replicas", _DID, required=_DID),
         Verb("did_rules", "GET", "did/rules", _DID, required=_DID),
         Verb("qos", "GET", "qos"),
-        Verb("list_stagings", "GET", "stagings"),
+        Verb("list_stagings", "GET", "stagings", ("fresh",)),
         Verb("stage", "POST", "stagings", _STAGE),
+        Verb("preview", "GET", "stagings/preview", ("did", "qos"), required=_DID),
+        Verb("wait_stagings", "GET", "stagings/wait", ("rule_ids", "after", "timeout")),
         Verb("get_staging", "GET", "stagings/{rule_id}", ("rule_id",)),
         Verb("extend", "PATCH", "stagings/{rule_id}", ("rule_id", "lifetime")),
         Verb("release", "DELETE", "stagings/{rule_id}", ("rule_id",)),
+        Verb("move", "POST", "stagings/{rule_id}/move", ("rule_id", "qos")),
         Verb("paths", "GET", "paths", ("did", "qos"), required=_DID, stream=True),
+        Verb("verify", "POST", "verify", ("did", "report"), required=_DID, stream=True),
+        Verb(
+            "upload", "POST", "uploads", ("paths", "to", "qos", "dataset", "lifetime"), stream=True
+        ),
     )
 }

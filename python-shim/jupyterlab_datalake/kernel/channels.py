@@ -88,7 +88,7 @@ class HttpChannel(Channel):
         else:
             request = {"params": {k: _query_value(v) for k, v in data.items() if v is not None}}
         if verb.stream:
-            return self._lines(path, request)
+            return self._lines(verb.method, path, request)
         try:
             response = self._http.request(verb.method, path, **request)
         except httpx.TransportError as exc:
@@ -96,9 +96,9 @@ class HttpChannel(Channel):
         _raise_for_status(response, path)
         return response.json() if response.content else None
 
-    def _lines(self, path: str, request: dict[str, Any]) -> Iterator[Json]:
+    def _lines(self, method: str, path: str, request: dict[str, Any]) -> Iterator[Json]:
         try:
-            with self._http.stream("GET", path, **request) as response:
+            with self._http.stream(method, path, **request) as response:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for_status(response, path)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from ..core.config import SHIM_SECRET_ENV, SHIM_URL_ENV
 from ..errors import DatalakeError
 from .channels import Channel, HttpChannel, connect
+from .lifecycle import Uploaded, Verified, raise_failures
 from .lifetime import parse_duration
 from .results import DidInfo, DidList, DidPaths, QosClasses, Staging
 
@@ -85,8 +87,11 @@ class Datalake:
     def __init__(self, channel: Channel | None = None) -> None:
         self._channel = channel
         self._lock = threading.Lock()
-        #: first and longest pause (seconds) between two looks at a staging while waiting
+        #: first and longest pause (seconds) between two looks of an attachment's watcher
+        #: (``comm.py``); waits (``Staging.wait``) are answered by the shim as changes happen
         self.poll_interval: tuple[float, float] = (1.0, 10.0)
+        # The path lists handed out: a move switches those of its DID to the new copies.
+        self._handed_out: list[weakref.ref[DidPaths]] = []
 
     @property
     def channel(self) -> Channel:
@@ -227,15 +232,30 @@ class Datalake:
         *,
         qos: str | None = None,
         urls: bool = False,
+        verify: bool = False,
         instance: str | None = None,
     ) -> DidPaths:
         """Local paths of the files of ``did`` near the hub (in QoS class ``qos`` if given).
+
+        With ``verify=True`` every local copy is first checked against Rucio's adler32, and a
+        copy that does not match raises ``DatalakeError`` (``CORRUPTED``) naming the files.
 
         Raises ``DatalakeError`` with the command to run when a file is not near the hub
         (``NOT_STAGED``) or its staging was released (``RELEASED``), and when a file is near the
         hub only on storage this server does not mount (``NOT_LOCAL``); with ``urls=True`` such
         files give their URL instead. A path is always a local path.
         """
+        if verify:
+            checked = self.verify(did, instance=instance)
+            if checked.mismatches:
+                names = ", ".join(sorted({c["did"] for c in checked.mismatches})[:5])
+                raise DatalakeError(
+                    409,
+                    f"{len(checked.mismatches)} local copies of {did} do not match Rucio's "
+                    f"checksum ({names}): report them with %datalake verify {did} --report "
+                    "and read them from another copy.",
+                    "CORRUPTED",
+                )
         lines = self.channel.call("paths", did, qos=qos, instance=instance)
         # Read as the lines arrive: only the paths are kept, the rest is counted.
         paths: list[str] = []
@@ -259,7 +279,10 @@ class Datalake:
             if state in refused:
                 files = f"{refused[state]} of {total}"
                 raise _refusal(state, did, qos, files, remote_rses, refused[state])
-        return DidPaths(paths, did, qos, dids, rses)
+        found = DidPaths(paths, did, qos, dids, rses)
+        self._handed_out = [r for r in self._handed_out if r() is not None]
+        self._handed_out.append(weakref.ref(found))
+        return found
 
     def iter_paths(
         self,
@@ -321,6 +344,87 @@ class Datalake:
                 found[did] = self.paths(did, qos=qos, instance=instance)
         return {did: found[did] for did in _flatten(dids)}
 
+    def upload(
+        self,
+        paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+        did_or_scope: str,
+        qos: str = "SAFE",
+        dataset: str | None = None,
+        lifetime: Duration | None = None,
+        *,
+        instance: str | None = None,
+    ) -> Uploaded:
+        """Put local files (or every file under directories) into the data lake with a QoS.
+
+        ``did_or_scope`` is a scope (each file keeps its name) or ``scope:name`` for one file.
+        Each file is written near the hub, checked (size, adler32), registered, and gets a rule
+        with the QoS class's expression (kept for ``lifetime``, default: no end); ``dataset``
+        (``scope:name``, made if missing) collects them. The same file again is a no-op; other
+        content under a taken name is an error. Returns one line per file.
+        """
+        given = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
+        names = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in given]
+        if not names:
+            raise DatalakeError(400, "Name at least one file or directory to upload.", "BAD_PATHS")
+        # One short line per file, kept: the failures are raised after the whole answer.
+        lines = list(
+            self.channel.call(
+                "upload",
+                names,
+                did_or_scope,
+                qos=qos,
+                dataset=dataset,
+                lifetime=None if lifetime is None else parse_duration(lifetime),
+                instance=instance,
+            )
+        )
+        raise_failures(lines, "Could not upload")
+        return Uploaded(lines, qos)
+
+    def move(
+        self,
+        target: str | Iterable[str] | Staging,
+        qos: str,
+        *,
+        wait: bool = False,
+        timeout: Duration | None = None,
+        instance: str | None = None,
+    ) -> Staging:
+        """Move your stagings of a DID (or rule ids) to QoS class ``qos`` (Rucio's rule move).
+
+        The old copies stay, and paths keep resolving to them, until the new ones are complete;
+        Rucio then removes the old rule. With ``wait=True``, blocks until the new copies are
+        there and switches every path list this kernel got for the DID (``p = %datalake paths
+        DID``) to the new copies. Returns the handle of the new stagings.
+        """
+        old = self._resolve(target, instance)
+        moved = [
+            self.channel.call("move", rule_id, qos=qos, instance=instance)["stagings"][0]
+            for rule_id in old.rule_ids
+        ]
+        staging = self._staging(moved, instance)
+        if wait:
+            staging.wait(timeout)
+            self._switch(staging.dids, qos, instance)
+        return staging
+
+    def _switch(self, dids: list[str], qos: str, instance: str | None) -> None:
+        """Point the path lists handed out for ``dids`` at the copies in ``qos``, in place."""
+        for ref in list(self._handed_out):
+            handed = ref()
+            if handed is not None and handed.did in dids:
+                fresh = self.paths(handed.did, qos=qos, instance=instance)
+                handed.take(fresh)
+
+    def verify(self, did: str, report: bool = False, *, instance: str | None = None) -> Verified:
+        """Check the adler32 of every local copy of the files of ``did`` against Rucio's.
+
+        Returns one line per copy (``.mismatches`` lists file, RSE, expected and found). With
+        ``report=True`` each mismatching copy is declared suspicious to Rucio with the reason.
+        """
+        lines = list(self.channel.call("verify", did, report=report, instance=instance))
+        return Verified(lines, did)
+
     def _resolve(self, target: str | Iterable[str] | Staging, instance: str | None) -> Staging:
         """A handle on the rules named by DIDs (``scope:name``) and/or rule ids."""
         if isinstance(target, Staging):
@@ -348,7 +452,7 @@ class Datalake:
         return self.channel.call("list_stagings", instance=instance)["stagings"]
 
     def _staging(self, rules: list[Json], instance: str | None) -> Staging:
-        return Staging(self.channel, rules, instance, self.poll_interval)
+        return Staging(self.channel, rules, instance)
 
 
 def _flatten(values: Iterable[str | Iterable[str]]) -> list[str]:

@@ -10,8 +10,8 @@ import math
 import re
 from datetime import timedelta
 
+from ..core.sizes import round_half_up
 from ..errors import DatalakeError, shown
-from .display import round_half_up
 
 UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "s": 1}
 # The largest whole number both Python and JavaScript hold exactly.

@@ -190,10 +190,15 @@ class DatalakeMagics(Magics):
         action="store_true",
         help="Give the URL of files near the hub on storage this server does not mount.",
     )
+    @argument(
+        "--verify", action="store_true", help="Check every copy's adler32 against Rucio's first."
+    )
     @_common
     def _paths(self, args: Any, cell: str | None) -> Any:
         """Local paths (str) of the files near the hub: p = %datalake paths DID."""
-        return self.client.paths(args.did, qos=args.qos, urls=args.urls, instance=args.instance)
+        return self.client.paths(
+            args.did, qos=args.qos, urls=args.urls, verify=args.verify, instance=args.instance
+        )
 
     @magic_arguments(name="datalake extend")
     @argument("targets", nargs="+", metavar="DID|RULE")
@@ -209,6 +214,62 @@ class DatalakeMagics(Magics):
     def _release(self, args: Any, cell: str | None) -> Any:
         """Give copies back to the data lake; returns the released rule ids."""
         return self.client.release(args.targets, instance=args.instance)
+
+    @magic_arguments(name="datalake upload")
+    @argument("paths", nargs="+", metavar="PATH", help="Files or directories.")
+    @argument(
+        "--to",
+        required=True,
+        metavar="SCOPE[:NAME]",
+        help="Your scope (files keep their names), or scope:name for one file.",
+    )
+    @argument("-q", "--qos", default="SAFE", metavar="CLASS", help="QoS class (default SAFE).")
+    @argument("--dataset", metavar="SCOPE:NAME", help="Collect the files in this dataset.")
+    @argument("-l", "--lifetime", metavar="T", help="Keep the QoS copy for T (default: no end).")
+    @_common
+    def _upload(self, args: Any, cell: str | None) -> Any:
+        """Put files into the data lake with a QoS: written near the hub, checked, registered."""
+        return self.client.upload(
+            args.paths,
+            args.to,
+            qos=args.qos,
+            dataset=args.dataset,
+            lifetime=args.lifetime,
+            instance=args.instance,
+        )
+
+    @magic_arguments(name="datalake move")
+    @argument("targets", nargs="+", metavar="DID|RULE")
+    @argument("-q", "--qos", metavar="CLASS", required=True, help="The QoS class to move to.")
+    @argument(
+        "-w",
+        "--wait",
+        action="store_true",
+        help="Wait until the new copies are there; path lists of the DID then point at them.",
+    )
+    @argument("--timeout", metavar="T", help="With --wait: give up waiting after T.")
+    @_common
+    def _move(self, args: Any, cell: str | None) -> Any:
+        """Move stagings to another QoS class; the old copies stay until the new are there."""
+        return self.client.move(
+            args.targets,
+            args.qos,
+            wait=args.wait,
+            timeout=_timeout(args.timeout),
+            instance=args.instance,
+        )
+
+    @magic_arguments(name="datalake verify")
+    @argument("did", help="scope:name")
+    @argument(
+        "--report",
+        action="store_true",
+        help="Declare each mismatching copy suspicious to Rucio (with the reason).",
+    )
+    @_common
+    def _verify(self, args: Any, cell: str | None) -> Any:
+        """Check every local copy's adler32 against Rucio's; list the mismatches."""
+        return self.client.verify(args.did, report=args.report, instance=args.instance)
 
     @magic_arguments(name="datalake need")
     @argument("dids", nargs="+", metavar="DID", help="scope:name, one or more")
@@ -273,6 +334,9 @@ VERBS = (
     "paths",
     "extend",
     "release",
+    "upload",
+    "move",
+    "verify",
     "need",
 )
 USAGE = (

@@ -18,6 +18,8 @@ from .lifetime import format_duration, parse_duration, parse_timeout
 
 # Rule states that end a wait with an error (Rucio will not finish them without someone acting).
 FAILED_STATES = ("STUCK", "SUSPENDED")
+# Seconds one look may wait for a change in the shim (its limit is 25 s).
+LONG_POLL = 20.0
 # How long ``wait`` waits unless told: a batch job never hangs on a staging that stopped.
 DEFAULT_WAIT = 3600
 _STATE_ORDER = ("SUSPENDED", "STUCK", "WAITING_APPROVAL", "INJECT", "REPLICATING", "OK")
@@ -132,6 +134,11 @@ class DidPaths(list):
             for did, value, rse in zip(self._dids, self, self._rses, strict=True)
         ]
 
+    def take(self, fresh: DidPaths) -> None:
+        """Become ``fresh`` in place (a move switches the lists a kernel holds to new copies)."""
+        self[:] = fresh
+        self.qos, self._dids, self._rses = fresh.qos, fresh._dids, fresh._rses
+
 
 class Staging(TableResult):
     """A request to keep a copy near the hub: one Rucio rule per DID.
@@ -145,7 +152,6 @@ class Staging(TableResult):
         channel: Channel,
         rules: list[dict[str, Any]],
         instance: str | None = None,
-        poll_interval: tuple[float, float] = (1.0, 10.0),
         note: str = "",
     ) -> None:
         self._channel = channel
@@ -153,8 +159,6 @@ class Staging(TableResult):
         self.instance = instance
         #: said under the table, e.g. that Rucio did not answer and the list is older
         self.note = note
-        #: first and longest pause (seconds) between two looks while waiting
-        self.poll_interval = poll_interval
         self._sizes: dict[str, int] = {}
 
     @property
@@ -220,6 +224,8 @@ class Staging(TableResult):
     def wait(self, timeout: float | str | timedelta | None = None, show: bool = True) -> Staging:
         """Block until every file is near the hub, showing progress; return ``self``.
 
+        The shim answers as soon as a rule changes (a broker event, or its own poll): no look
+        here costs Rucio anything, and the wait ends the moment the data is there.
         Raises ``DatalakeError`` if a rule gets stuck or ``timeout`` (seconds or ``"3h"``;
         default one hour) passes first. Interrupting (Ctrl-C, kernel interrupt) stops waiting,
         not the staging.
@@ -227,7 +233,7 @@ class Staging(TableResult):
         timeout = DEFAULT_WAIT if timeout is None else parse_timeout(timeout)
         view = ProgressView() if show else None
         deadline = time.monotonic() + timeout
-        delay, max_delay = self.poll_interval
+        cursor: int | None = None
         progress = self.progress(refresh=False)
         try:
             while True:
@@ -237,7 +243,8 @@ class Staging(TableResult):
                     return self
                 if progress.state in FAILED_STATES:
                     self._fail_stuck()
-                if time.monotonic() + delay > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     dids = " ".join(self.dids)
                     why = (
                         " Rucio's transfers seem stuck: check %datalake status "
@@ -252,9 +259,15 @@ class Staging(TableResult):
                         f"{format_duration(2 * timeout)} to wait longer.",
                         "WAIT_TIMEOUT",
                     )
-                time.sleep(delay)
-                delay = min(max_delay, delay * 1.5)
-                progress = self.progress()
+                answer = self._channel.call(
+                    "wait_stagings",
+                    self.rule_ids,
+                    after=cursor,
+                    timeout=min(LONG_POLL, left),
+                    instance=self.instance,
+                )
+                self.rules, cursor = answer["stagings"], answer["cursor"]
+                progress = self.progress(refresh=False)
         finally:
             if view:
                 view.close()

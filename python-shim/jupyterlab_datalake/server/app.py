@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
+import socket
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, List, Unicode
 
 from ..core.auth import withhold_env
-from ..core.config import resolve_config
+from ..core.config import DatalakeConfig, resolve_config
+from ..core.hub import HUB_TOKEN_ENVS
 from ..core.service import DatalakeService
 from ..errors import ConfigError
-from .kernel_env import KernelEnvironment, shim_url
+from .kernel_env import KernelEnvironment, seal_process, shim_url
+from .push import push_handlers
 from .routes import SECRET_SETTING, SERVICE_SETTING, handlers
 
 
@@ -47,17 +51,17 @@ class DatalakeApp(ExtensionApp):
     ).tag(config=True)
 
     def initialize_settings(self) -> None:
+        # The shim's own messages (the broker connection, token renewals) go to the server's log.
+        package_log = logging.getLogger("jupyterlab_datalake")
+        package_log.handlers = list(self.log.handlers)
+        package_log.setLevel(self.log.level)
+        package_log.propagate = False
         try:
             config = resolve_config(
                 list(self.instances), self.default_instance, self.request_timeout
             )
             service = DatalakeService(config)
-            withhold_env(
-                name
-                for instance in config.instances.values()
-                for name in (instance.auth.token_env, instance.auth.password_env)
-                if name
-            )
+            withhold_env(self._secret_envs(config))
             self.log.info(
                 "jupyterlab-datalake: instances %s (default %s)",
                 ", ".join(config.instances),
@@ -66,6 +70,8 @@ class DatalakeApp(ExtensionApp):
         except ConfigError as e:
             self.log.error("jupyterlab-datalake is not configured: %s", e)
             service = DatalakeService.unconfigured(e)
+        if self.serverapp is not None:
+            service.files_root = self.serverapp.root_dir
         self.service = service
         self.kernel_secret = secrets.token_urlsafe(32)
         self.kernel_env = KernelEnvironment()
@@ -75,13 +81,57 @@ class DatalakeApp(ExtensionApp):
             if self.serverapp is not None and self.serverapp.port:
                 self._set_shim_url()
 
+    def _secret_envs(self, config: DatalakeConfig) -> list[str]:
+        """Variables kernels and terminals must not inherit: the secrets the configuration
+        names (Rucio's and the broker's), and, when the token comes from the hub, the server's
+        hub API token (it can read the owner's auth_state)."""
+        names = [
+            name
+            for instance in config.instances.values()
+            for name in (
+                instance.auth.token_env,
+                instance.auth.password_env,
+                instance.events.password_env if instance.events else None,
+            )
+            if name
+        ]
+        if any(instance.auth.type == "hub" for instance in config.instances.values()):
+            self._keep_hub_auth_token()
+            names += HUB_TOKEN_ENVS
+            if not seal_process():
+                self.log.warning(
+                    "jupyterlab-datalake: kernels of this user can read the hub's API token "
+                    "in /proc/<server pid>/environ (the server could not be made non-dumpable)"
+                )
+        return names
+
+    def _keep_hub_auth_token(self) -> None:
+        # jupyterhub-singleuser (its identity provider, its activity reports) reads
+        # $JUPYTERHUB_API_TOKEN when it first needs it: have it read now, before the variable
+        # leaves the environment.
+        server = self.serverapp
+        if server is None:
+            return
+        holders = [server.identity_provider]
+        for apps in server.extension_manager.extension_apps.values():
+            holders += apps
+        for holder in holders:
+            hub_auth = getattr(holder, "hub_auth", None)
+            getattr(hub_auth, "api_token", None)
+
     def initialize_handlers(self) -> None:
+        # The socket first: `stagings/<not a rule id>` would otherwise answer it with a 400.
+        self.handlers.extend(push_handlers())
         self.handlers.extend(handlers())
 
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         # The port is bound by now (it may have been 0 or busy at initialize time).
         if self.kernel_channel:
             self._set_shim_url()
+        if serverapp is not None and serverapp.port:
+            # Host and port name this server's durable broker subscription: the same after a
+            # restart (the broker hands over what it kept), different for two servers side by side.
+            self.service.events_identity = f"{socket.gethostname()}-{serverapp.port}"
 
     def _set_shim_url(self) -> None:
         server = self.serverapp

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
@@ -31,6 +32,8 @@ SECRET_SETTING = "datalake_kernel_secret"
 SERVICE_SETTING = "datalake_service"
 KERNEL_USER = "datalake-kernel"
 PATHS_FLUSH_LINES = 200
+# A stream's lines are sent at least this often, so progress lines arrive as they happen.
+FLUSH_EVERY = 0.5
 
 T = TypeVar("T")
 
@@ -161,13 +164,15 @@ class VerbHandler(DatalakeHandler):
             self.set_header("Cache-Control", "no-store")
             self.set_header("X-Accel-Buffering", "no")
             lines = [json.dumps(first)] if first is not None else []
+            flushed = time.monotonic()
             try:
                 async for entry in entries:
                     lines.append(json.dumps(entry))
-                    if len(lines) >= PATHS_FLUSH_LINES:
+                    if len(lines) >= PATHS_FLUSH_LINES or time.monotonic() - flushed >= FLUSH_EVERY:
                         self.write("\n".join(lines) + "\n")
                         lines = []
                         await self.flush()
+                        flushed = time.monotonic()
             except DatalakeError as e:
                 lines.append(json.dumps({"error": e.to_json()}))
             if lines:

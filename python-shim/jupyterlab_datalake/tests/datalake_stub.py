@@ -49,11 +49,21 @@ class StubChannel(Channel):
         self.released: dict[str, dict[str, Any]] = {}
         self.last_filters: dict[str, Any] | None = None
         self.calls: list[str] = []
+        #: (verb, instance) of every call: which instance each verb was asked of
+        self.asked: list[tuple[str, str | None]] = []
         self.down = False
+        self.cursor = 0
         self._ids = itertools.count(1)
+        #: files whose local copy does not match (verify), reported ones (verify --report)
+        self.corrupted: set[str] = set()
+        self.reported: set[str] = set()
+        #: DIDs uploaded so far, and the arguments of the last upload
+        self.uploaded: set[str] = set()
+        self.last_upload: dict[str, Any] = {}
 
     def _call(self, verb: Verb, arguments: dict[str, Any], instance: str | None) -> Any:
         self.calls.append(verb.name)
+        self.asked.append((verb.name, instance))
         if self.down:
             raise DatalakeError(
                 502,
@@ -209,7 +219,86 @@ class StubChannel(Channel):
             rule["files_replicating"] = rule["files_total"] - rule["files_ok"]
             if rule["files_ok"] == rule["files_total"]:
                 rule["state"] = "OK"
+                # As Rucio's rule move: the old rule goes once its child is OK.
+                self.rules.pop(rule.get("moved_from") or "", None)
         return dict(rule)
+
+    def move(self, rule_id: str, qos: str | None = None, **_: Any) -> dict[str, Any]:
+        old = self._rule(rule_id)
+        qos = self._qos(qos)
+        child_id = f"{next(self._ids):032x}"
+        child = self.rules[child_id] = {
+            **old,
+            "id": child_id,
+            "qos": qos,
+            "rse_expression": f"QOS={qos}&site=HUB",
+            "state": "REPLICATING",
+            "files_ok": 0,
+            "files_replicating": old["files_total"],
+            "moved_from": rule_id,
+        }
+        return {"stagings": [dict(child)], "created": True, "moved_from": rule_id}
+
+    def verify(self, did: str, report: bool = False, **_: Any) -> list[dict[str, Any]]:
+        files = self._dataset(did)
+        lines: list[dict[str, Any]] = [{"state": "PLANNED", "did": did, "files": len(files)}]
+        for f in files:
+            bad = f["did"] in self.corrupted
+            lines.append(
+                {
+                    "state": "MISMATCH" if bad else "OK",
+                    "did": f["did"],
+                    "rse": "HUB-FAST",
+                    "path": f"/storage/HUB-FAST/demo/{f['name']}",
+                    "pfn": f"file://localhost/storage/HUB-FAST/demo/{f['name']}",
+                    "expected": f["adler32"],
+                    "found": "deadbeef" if bad else f["adler32"],
+                }
+            )
+        bad_lines = [line for line in lines if line["state"] == "MISMATCH"]
+        if report:
+            self.reported |= {line["did"] for line in bad_lines}
+            lines += [{**line, "state": "REPORTED"} for line in bad_lines]
+        lines.append(
+            {
+                "state": "DONE",
+                "did": did,
+                "checked": len(files),
+                "mismatches": len(bad_lines),
+                "unreadable": 0,
+                "reported": len(bad_lines) if report else 0,
+            }
+        )
+        return lines
+
+    def upload(
+        self,
+        paths: list[str],
+        to: str,
+        qos: str | None = None,
+        dataset: str | None = None,
+        lifetime: int | None = None,
+        **_: Any,
+    ) -> list[dict[str, Any]]:
+        self.last_upload = {"paths": paths, "to": to, "qos": qos, "dataset": dataset}
+        lines: list[dict[str, Any]] = [{"state": "PLANNED", "files": len(paths)}]
+        for path in paths:
+            did = f"{to}:{path.rsplit('/', 1)[-1]}" if ":" not in to else to
+            state = "EXISTS" if did in self.uploaded else "UPLOADED"
+            self.uploaded.add(did)
+            lines.append(
+                {"state": state, "path": path, "did": did, "bytes": 10, "adler32": "0000000b"}
+            )
+        lines.append({"state": "DONE", "uploaded": 1, "existing": 0, "failed": 0})
+        return lines
+
+    def wait_stagings(
+        self, rule_ids: list[str], after: int | None = None, timeout: float | None = None, **_: Any
+    ) -> dict[str, Any]:
+        """Like the shim: at once without a cursor, else the next change (one more step)."""
+        stagings = [dict(self._rule(r)) if after is None else self.get_staging(r) for r in rule_ids]
+        self.cursor += 1
+        return {"stagings": stagings, "cursor": self.cursor}
 
     def extend(self, rule_id: str, lifetime: int, **_: Any) -> dict[str, Any]:
         rule = self._rule(rule_id)

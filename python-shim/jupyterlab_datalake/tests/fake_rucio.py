@@ -65,6 +65,8 @@ class FakeRucio:
         self.rule_counter = itertools.count(1)
         #: datasets whose files are made up as they are streamed: (scope, name) -> file count
         self.generated: dict[tuple[str, str], int] = {}
+        # Local account limits per RSE (bytes); usage is what live rules charge there.
+        self.limits: dict[str, float] = dict.fromkeys(RSES, 10**13)
         self._seed(big_files)
 
     # ---- data -----------------------------------------------------------------------------
@@ -180,6 +182,23 @@ class FakeRucio:
         rule["state"] = "OK" if done == total else "REPLICATING"
         rule["updated_at"] = rfc1123(datetime.now(timezone.utc))
 
+    def usage(self, account: str, rse: str) -> dict[str, Any]:
+        """As Rucio's ``/accounts/{account}/usage/local/{rse}``: every live rule of the account
+        on the RSE charges the DID's whole size."""
+        used = sum(
+            self.did_view((r["scope"], r["name"]))["bytes"]
+            for r in self.live_rules().values()
+            if r["account"] == account and r["_rse"] == rse
+        )
+        limit = self.limits.get(rse, 0)
+        return {
+            "rse": rse,
+            "bytes": used,
+            "files": 0,
+            "bytes_limit": limit,
+            "bytes_remaining": limit - used,
+        }
+
     def expire_tokens(self) -> None:
         self.tokens.clear()
 
@@ -231,6 +250,8 @@ class FakeRucio:
         q = request.url.params
         if parts == ["accounts", "whoami"]:
             return httpx.Response(303, headers={"Location": f"{BASE_URL}/accounts/alice"})
+        if parts[0] == "accounts" and parts[2:4] == ["usage", "local"] and len(parts) == 5:
+            return stream([self.usage(parts[1], parts[4])])
         if parts == ["scopes", ""]:
             return httpx.Response(200, json=["demo", "user.alice"])
         if parts[0] == "rses":
@@ -458,6 +479,9 @@ class FakeRucio:
                 "locks_replicating_cnt": total,
                 "locks_stuck_cnt": 0,
                 "comments": body.get("comment"),
+                "notification": {"P": "PROGRESS", "Y": "YES", "C": "CLOSE"}.get(
+                    body.get("notify"), "NO"
+                ),
                 "error": None,
                 "copies": body["copies"],
                 "grouping": body["grouping"],

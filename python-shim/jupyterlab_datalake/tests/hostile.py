@@ -108,10 +108,26 @@ ROUTES = [
         {"dids": ["demo:lofar-obs-sb001"], "qos": "FAST", "lifetime": 3600},
         ("dids", "qos", "lifetime", "source_qos", "start_in", "comment", "instance"),
     ),
+    Route(
+        "GET",
+        "stagings/preview",
+        {"did": "demo:lofar-obs-sb000"},
+        ("did", "qos", "instance"),
+    ),
     Route("GET", f"stagings/{RULE}", {}, ("rule_id", "instance")),
     Route("PATCH", f"stagings/{RULE}", {"lifetime": 7200}, ("rule_id", "lifetime", "instance")),
     Route("DELETE", f"stagings/{RULE}", {}, ("rule_id", "instance")),
     Route("GET", "paths", {"did": "demo:lofar-obs-sb000"}, ("did", "qos", "instance")),
+    Route(
+        "POST", f"stagings/{RULE}/move", {"qos": "CHEAP-ANALYSIS"}, ("rule_id", "qos", "instance")
+    ),
+    Route("POST", "verify", {"did": "demo:lofar-obs-sb000"}, ("did", "report", "instance")),
+    Route(
+        "POST",
+        "uploads",
+        {"paths": ["no-such-output.h5"], "to": "user.alice", "qos": "SAFE"},
+        ("paths", "to", "qos", "dataset", "lifetime", "instance"),
+    ),
 ]
 
 
@@ -153,14 +169,15 @@ def accepted(route: Route, field: str, value: Any) -> bool:
     return False
 
 
-def staging_comment(value: Any) -> str | None:
-    """The rule comment a staging asked with this ``comment`` gets; None if it is refused."""
+def staging_comment(value: Any, instance: str = "stub") -> str | None:
+    """The rule comment a staging asked with this ``comment`` in ``instance`` gets; None if it
+    is refused."""
     if not isinstance(value, str):
         return None
     text = value.strip()
     if text and (not text.isprintable() or len(text) > 200):
         return None
-    return f"{TAG} FAST {text}".strip()
+    return f"{TAG}@{instance} FAST {text}".strip()
 
 
 def request(route: Route, field: str, value: Any, rule_id: str) -> tuple[list[str], dict]:

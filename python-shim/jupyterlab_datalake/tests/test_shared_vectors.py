@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from jupyterlab_datalake.core.did import is_valid_did, parse_did, parse_search
+from jupyterlab_datalake.core.sizes import UNKNOWN, format_bytes
 from jupyterlab_datalake.core.staging import parse_rule_id
 from jupyterlab_datalake.errors import DatalakeError
-from jupyterlab_datalake.kernel.display import UNKNOWN, format_bytes, progress_percent
+from jupyterlab_datalake.kernel.display import progress_percent
 from jupyterlab_datalake.kernel.lifetime import format_duration, parse_duration
 from jupyterlab_datalake.kernel.names import DEFAULT_NAMING, NAMINGS, is_bindable, variable_name
 

@@ -1,60 +1,20 @@
 """A real JupyterHub, proxy, issuer and Rucio: log in, spawn, read the token as the server would.
 
-The hub is started once for the module, with the issuer's tokens made short-lived
-(TESTBED_TOKEN_LIFETIME=20) so that a refresh happens within the test; the issuer gets its usual
-lifetime back afterwards. Port: HUB_PORT (default 8000; HUB_PORT+1 and +2 are used too).
+One hub for all hub tests (conftest.py), with the issuer's tokens made short-lived (60 s) so that
+a refresh happens within the tests. Port: HUB_PORT (default 8000; HUB_PORT+1 and +2 are used too).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
-from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
 import httpx
-import pytest
 
-from conftest import REPO, LocalTestbed
+from conftest import LocalTestbed, token_lifetime
 from harness import HubProcess
-
-LIFETIME = 20
-
-
-def set_token_lifetime(lifetime: str | None) -> None:
-    """Restart the testbed issuer with another token lifetime (None: the environment's)."""
-    env = dict(os.environ)
-    env.pop("TESTBED_TOKEN_LIFETIME", None)
-    if lifetime is not None:
-        env["TESTBED_TOKEN_LIFETIME"] = lifetime
-    subprocess.run(
-        ["bash", str(REPO / "testbed" / "up.sh")], env=env, check=True, capture_output=True
-    )
-
-
-@pytest.fixture(scope="module")
-def hub(testbed: LocalTestbed, tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
-    set_token_lifetime(str(LIFETIME))
-    log_path = tmp_path_factory.mktemp("hub") / "hub.log"
-    process = HubProcess(int(os.environ.get("HUB_PORT", "8000")), log_path, testbed.dir)
-    try:
-        with process:
-            yield process
-        assert process.server_pids() == [], "single-user servers outlived the hub"
-    finally:
-        set_token_lifetime(os.environ.get("TESTBED_TOKEN_LIFETIME"))
-
-
-@pytest.fixture(scope="module")
-def alice(hub: HubProcess) -> Iterator[httpx.Client]:
-    """alice, logged in through the login form, with her server spawned."""
-    session = hub.login("alice")
-    hub.spawn(session, "alice")
-    yield session
-    session.close()
 
 
 def server_token_request(hub: HubProcess, path: str) -> httpx.Response:
@@ -110,16 +70,18 @@ def test_the_server_gets_site_mounts_and_rucio_but_no_token(
 def test_the_server_runs_jupyterlab_with_the_extension(
     hub: HubProcess, alice: httpx.Client
 ) -> None:
-    # As a browser: JupyterLab's page through the proxy, authorised by the hub's OAuth.
-    lab = alice.get("/user/alice/lab", follow_redirects=True)
-    assert lab.status_code == 200
-    assert "/hub/api/oauth2/authorize" in [r.url.path for r in lab.history]
-    assert "jupyterlab-datalake" in lab.text
-    response = alice.get("/user/alice/datalake/instances")
-    assert response.status_code == 200, response.text
-    instance = response.json()["instances"][0]
-    assert instance["name"] == "testbed"
-    assert instance["site_expression"] == "site=HUB"
+    # As a browser that just logged in: JupyterLab's page through the proxy, authorised by the
+    # hub's OAuth.
+    with closing(hub.login("alice")) as browser:
+        lab = browser.get("/user/alice/lab", follow_redirects=True)
+        assert lab.status_code == 200
+        assert "/hub/api/oauth2/authorize" in [r.url.path for r in lab.history]
+        assert "jupyterlab-datalake" in lab.text
+        response = browser.get("/user/alice/datalake/instances")
+        assert response.status_code == 200, response.text
+        instance = response.json()["instances"][0]
+        assert instance["name"] == "testbed"
+        assert instance["site_expression"] == "site=HUB"
 
 
 def test_the_servers_own_token_reads_alices_access_token(
@@ -138,8 +100,9 @@ def test_the_servers_own_token_reads_alices_access_token(
 def test_the_hub_refreshes_the_token_before_it_expires(
     hub: HubProcess, alice: httpx.Client, testbed: LocalTestbed
 ) -> None:
+    lifetime = token_lifetime(testbed)
     first = server_token_request(hub, "/users/alice").json()["auth_state"]
-    deadline = time.monotonic() + LIFETIME + 15
+    deadline = time.monotonic() + lifetime + 15
     while True:
         later = server_token_request(hub, "/users/alice").json()["auth_state"]
         if later["access_token"] != first["access_token"]:
@@ -148,7 +111,7 @@ def test_the_hub_refreshes_the_token_before_it_expires(
         time.sleep(1)
     assert later["expires_at"] > first["expires_at"]
     # A refreshed token still has at least 30 % of its lifetime left (jupyterhub_config.py).
-    assert later["expires_at"] - time.time() >= 0.3 * LIFETIME - 2
+    assert later["expires_at"] - time.time() >= 0.3 * lifetime - 2
     whoami = testbed.whoami(later["access_token"])
     assert whoami.status_code == 200
     assert whoami.json()["account"] == "alice"

@@ -22,7 +22,7 @@ def test_expressions_default_and_override():
     [
         ({"rucio_url": "ftp://x"}, "rucio_url"),
         ({"site_expression": None}, "site_expression"),
-        ({"auth": {"type": "kerberos"}}, "userpass, oidc, x509_proxy"),
+        ({"auth": {"type": "kerberos"}}, "userpass, oidc, hub, x509_proxy"),
         ({"auth": {"type": "userpass", "password": "x"}}, "do not put 'password'"),
         ({"auth": {"type": "oidc", "account": "a"}}, "token_file"),
         ({"auth": {"type": "x509_proxy", "proxy": "/tmp/p"}}, "account"),
@@ -93,3 +93,40 @@ async def test_unconfigured_server_answers_503(jp_fetch, jp_serverapp):
         settings["datalake_service"] = original
     assert info.value.code == 503
     assert body(info.value.response)["reason"] == "NOT_CONFIGURED"
+
+
+def test_hub_auth_from_environment():
+    env = {
+        "DATALAKE_RUCIO_URL": "https://rucio.example.org",
+        "DATALAKE_SITE": "CERN",
+        "DATALAKE_AUTH": "hub",
+        "DATALAKE_AUTH_STATE_KEY": "rucio_token",
+        "DATALAKE_TOKEN_FILE": "/var/run/rucio/token",
+        "RUCIO_ACCESS_TOKEN": "eyJ.x.y",
+    }
+    auth = resolve_config([], None, 30.0, env).instances["default"].auth
+    assert auth.type == "hub" and auth.auth_state_key == "rucio_token"
+    # The hub first; the token file and the variable only when the hub cannot say.
+    assert auth.token_file == "/var/run/rucio/token" and auth.token_env == "RUCIO_ACCESS_TOKEN"
+    assert auth.account is None  # the token says whose it is
+    plain = {
+        "DATALAKE_RUCIO_URL": "https://r.example.org",
+        "DATALAKE_SITE": "X",
+        "DATALAKE_AUTH": "hub",
+    }
+    auth = resolve_config([], None, 30.0, plain).instances["default"].auth
+    assert (auth.auth_state_key, auth.token_file, auth.token_env) == ("access_token", None, None)
+    with pytest.raises(ConfigError, match="set it to 'hub'"):
+        resolve_config([], None, 30.0, {**plain, "DATALAKE_AUTH": "kerberos"})
+
+
+def test_an_x509_proxy_may_come_from_the_environment():
+    config = parse_config([stub_instance(auth={"type": "x509_proxy", "account": "alice"})], None)
+    assert config.instances["stub"].auth.proxy is None
+    env = {
+        "DATALAKE_RUCIO_URL": "https://r.example.org",
+        "DATALAKE_SITE": "X",
+        "DATALAKE_ACCOUNT": "a",
+    }
+    env["X509_USER_PROXY"] = "/tmp/x509up_u1"
+    assert resolve_config([], None, 30.0, env).instances["default"].auth.proxy == "/tmp/x509up_u1"

@@ -27,17 +27,24 @@ ARGUMENTS = {
     "qos": {},
     "list_stagings": {},
     "stage": {"dids": ["demo:lofar-obs-sb000"], "qos": "FAST"},
+    "preview": {"did": "demo:lofar-obs-sb000", "qos": "FAST"},
     "get_staging": {"rule_id": RULE},
+    "wait_stagings": {"rule_ids": RULE},
     "extend": {"rule_id": RULE, "lifetime": 7200},
     "release": {"rule_id": RULE},
     "paths": {"did": "demo:lofar-obs-sb000"},
+    "move": {"rule_id": RULE, "qos": "CHEAP-ANALYSIS"},
+    "verify": {"did": "demo:lofar-obs-sb000"},
+    "upload": {"paths": [__file__], "to": "user.alice", "qos": "SAFE"},
 }
 
 
 @pytest.fixture
-async def quick(fake_rucio):
+async def quick(fake_rucio, tmp_path):
+    # A writable mount: an upload gets as far as asking Rucio.
+    instance = stub_instance(mounts={"HUB-FAST": str(tmp_path)})
     svc = DatalakeService(
-        parse_config([stub_instance()], "stub", request_timeout=DEADLINE),
+        parse_config([instance], "stub", request_timeout=DEADLINE),
         transport=fake_rucio.transport(),
     )
     yield svc
@@ -64,7 +71,7 @@ async def run(service, verb):
 
 
 def test_the_arguments_cover_every_verb():
-    assert set(ARGUMENTS) == set(VERBS) - {"instances"}
+    assert set(ARGUMENTS) == set(VERBS) - {"instances", "version"}
 
 
 @pytest.mark.parametrize("verb", ARGUMENTS)
@@ -76,6 +83,20 @@ async def test_every_verb_ends_within_the_deadline_with_rucio_frozen(quick, fake
         await run(quick, verb)
     assert time.monotonic() - started < DEADLINE + 0.5
     assert info.value.status == 504 and "try again later" in info.value.message
+
+
+async def test_a_wait_for_a_change_ends_as_an_answer_within_the_deadline(quick, fake_rucio):
+    staged = await quick.stage(["demo:lofar-obs-sb000"], qos="FAST")
+    rule_id = staged["stagings"][0]["id"]
+    first = await quick.call("wait_stagings", {"rule_ids": rule_id})
+    # When: a kernel waits 25 s for a change that does not come, under a deadline of 0.5 s
+    started = time.monotonic()
+    answer = await quick.call(
+        "wait_stagings", {"rule_ids": rule_id, "after": first["cursor"], "timeout": 25}
+    )
+    # Then: the unchanged staging, in time, not a 504
+    assert time.monotonic() - started < DEADLINE
+    assert [s["id"] for s in answer["stagings"]] == [rule_id]
 
 
 async def test_frozen_rucio_callers_share_one_listing_and_its_failure(quick, fake_rucio):

@@ -30,9 +30,10 @@ async def test_stage_sends_a_complete_rule(service, fake_rucio):
         "rse_expression": "QOS=FAST&site=HUB",
         "grouping": "DATASET",
         "lifetime": 600,
-        "comment": "jupyterlab-datalake FAST for the demo",
+        "comment": "jupyterlab-datalake@stub FAST for the demo",
         "source_replica_expression": "QOS=SAFE",
         "delay_injection": 120,
+        "notify": "P",
     }
     assert staging["state"] == "REPLICATING" and staging["files_total"] == 4
     assert staging["bytes_total"] == sum(
@@ -125,6 +126,31 @@ async def test_list_is_served_from_cache(service, fake_rucio):
     for _ in range(100):  # a hundred tabs polling
         await service.list_stagings()
     assert len(fake_rucio.calls) == before
+
+
+async def test_a_fresh_list_reads_rucio_even_while_events_keep_the_cache(service, fake_rucio):
+    await service.list_stagings()
+    manager = service.instance().staging
+    manager.watcher.set_events_live(True)  # the list is re-read only every 5 minutes
+    # Given: a staging made elsewhere (the Rucio client), not in the cache
+    made = await service.stage(["demo:lofar-obs-sb000"], qos="FAST")
+    manager._list_ids.remove(made["stagings"][0]["id"])
+    manager._listed_at -= manager.list_ttl + 1
+    # When the panel polls: still the cached list, no Rucio call
+    listings = lambda: fake_rucio.calls.count(("GET", "/rucio/rules/"))  # noqa: E731
+    before = listings()
+    assert (await service.list_stagings())["stagings"] == []
+    assert listings() == before
+    # When the user asks for a fresh list: Rucio's
+    answer = await service.list_stagings(fresh="true")
+    assert [s["id"] for s in answer["stagings"]] == [made["stagings"][0]["id"]]
+    assert listings() == before + 1
+    # ... not again for a Refresh pressed at once
+    await service.list_stagings(fresh=True)
+    assert listings() == before + 1
+    with pytest.raises(DatalakeError) as bad:
+        await service.list_stagings(fresh="maybe")
+    assert bad.value.status == 400 and bad.value.reason == "BAD_FRESH"
 
 
 async def test_progress_extend_release(service, fake_rucio):

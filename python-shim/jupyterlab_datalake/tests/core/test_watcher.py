@@ -8,6 +8,15 @@ from jupyterlab_datalake.core.watcher import RuleWatcher
 from jupyterlab_datalake.errors import DatalakeError
 
 
+async def until(condition, seconds=5.0):
+    """Wait for what the loop does in its own time (a busy machine delays it)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while not condition():
+        assert loop.time() < end, "timed out"
+        await asyncio.sleep(0.01)
+
+
 class Rule:
     def __init__(self):
         self.state = {"state": "REPLICATING", "files_ok": 0}
@@ -51,9 +60,8 @@ async def test_stops_when_ok_and_when_unwatched():
     )
     watcher.put("r1", dict(rule.state))
     rule.state = {"state": "OK", "files_ok": 4}
-    await asyncio.sleep(0.1)
+    await until(lambda: not watcher.is_polling("r1"))
     assert watcher.get("r1")["state"] == "OK"
-    assert not watcher.is_polling("r1")
     calls = rule.calls
     await asyncio.sleep(0.05)
     assert rule.calls == calls
@@ -63,8 +71,7 @@ async def test_stops_when_ok_and_when_unwatched():
         other.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05, spacing=0
     )
     watcher2.put("r2", dict(other.state))
-    await asyncio.sleep(0.2)  # nobody reads: the loop ends
-    assert not watcher2.is_polling("r2")
+    await until(lambda: not watcher2.is_polling("r2"))  # nobody reads: the loop ends
     await watcher.close()
     await watcher2.close()
 
@@ -107,3 +114,75 @@ def test_a_loop_far_ahead_does_not_hold_back_the_others():
     assert watcher._turn(2) == pytest.approx(2, abs=0.01)
     assert watcher._turn(2) == pytest.approx(3, abs=0.01)  # a turn later, not at 61 s
     assert watcher._turn(59.5) == pytest.approx(61, abs=0.01)
+
+
+async def test_an_event_burst_is_one_fetch_and_unwatched_ids_are_ignored(monkeypatch):
+    monkeypatch.setattr("jupyterlab_datalake.core.watcher.EVENT_COALESCE", 0.02)
+    rule = Rule()
+    watcher = RuleWatcher(rule.fetch, min_interval=0.01, reconcile_interval=60, spacing=0)
+    watcher.set_events_live(True)
+    watcher.put("r1", dict(rule.state))
+    await asyncio.sleep(0.1)
+    assert rule.calls == 0  # live events: no polling between them
+    rule.state = {"state": "OK", "files_ok": 4}
+    # rule_progress 30, 60, 100 and rule_ok of one daemon cycle, plus somebody else's rule
+    assert [watcher.nudge(r) for r in ("r1", "r1", "r1", "r1", "f" * 32)] == [True] * 4 + [False]
+    await asyncio.sleep(0.1)
+    assert rule.calls == 1 and watcher.get("r1")["state"] == "OK"
+    assert not watcher.nudge("r1")  # final: later events are no news
+    await watcher.close()
+
+
+async def test_a_rule_rucio_sends_no_events_for_is_polled_while_events_are_live():
+    # Made elsewhere or before notify (an upload's rule moved, the Rucio client): no event
+    # will ever name it, so the slow reconcile alone would leave it stale for minutes.
+    rule = Rule()
+    rule.state["notified"] = False
+    watcher = RuleWatcher(
+        rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60, spacing=0
+    )
+    watcher.set_events_live(True)
+    watcher.put("r1", dict(rule.state))
+    rule.state = {"state": "OK", "files_ok": 4, "notified": False}
+    await until(lambda: watcher.get("r1")["state"] == "OK", 2.0)
+    await watcher.close()
+
+
+async def test_polls_while_the_broker_is_down_and_looks_once_when_it_is_back():
+    rule = Rule()
+    watcher = RuleWatcher(
+        rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60, spacing=0
+    )
+    watcher.put("r1", dict(rule.state))
+    await asyncio.sleep(0.15)
+    polling = rule.calls
+    assert polling >= 3  # no broker: polling as before
+    watcher.set_events_live(True)  # the state was read before the subscription: read it once
+    await asyncio.sleep(0.15)
+    assert rule.calls == polling + 1
+    watcher.set_events_live(False)  # lost the broker: poll again at once
+    await asyncio.sleep(0.15)
+    assert rule.calls >= polling + 4
+    await watcher.close()
+
+
+async def test_changes_reach_listeners_and_waiters_once():
+    rule = Rule()
+    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02, spacing=0)
+    heard = []
+    watcher.add_listener(lambda rule_id, staging: heard.append((rule_id, staging)))
+    watcher.put("r1", dict(rule.state))
+    cursor = watcher.seq
+    assert not await watcher.wait_change(["r1"], cursor, 0.1)  # polled, but nothing changed
+    assert len(heard) == 1
+    rule.state = {"state": "OK", "files_ok": 4}
+    assert await watcher.wait_change(["r1"], cursor, 1.0)
+    assert watcher.get("r1")["state"] == "OK"
+    watcher.put("r1", {"state": "OK", "files_ok": 4})  # the same news again: not a change
+    watcher.forget("r1")
+    assert [(r, s and s["state"]) for r, s in heard] == [
+        ("r1", "REPLICATING"),
+        ("r1", "OK"),
+        ("r1", None),
+    ]
+    await watcher.close()

@@ -106,7 +106,10 @@ class Server:
 
     def start_kernel(self) -> tuple[str, Path]:
         """A kernel started by the server (so it has the shim's env); its connection file."""
-        kernel_id = self.http.post("/api/kernels", json={"name": "python3"}).json()["id"]
+        # As JupyterLab does for a notebook at the top: the kernel works in the server's files.
+        kernel_id = self.http.post("/api/kernels", json={"name": "python3", "path": ""}).json()[
+            "id"
+        ]
         path = self.runtime / f"kernel-{kernel_id}.json"
         deadline = time.monotonic() + 30
         while not path.exists() and time.monotonic() < deadline:
@@ -294,3 +297,50 @@ def test_shim_errors_reach_the_kernel_as_sentences(server: Server) -> None:
     # The channel holds the secret; the environment and the user's variables do not.
     lines = nb.cells[3].outputs[0]["text"].splitlines()
     assert lines == ["SECRET NOT IN ENV", "SECRET HIDDEN"]
+
+
+UPLOAD_NOTEBOOK = Path(__file__).parent / "notebooks" / "produce_upload_find.ipynb"
+
+
+def _check_upload(result: dict[str, Any]) -> None:
+    did = result["did"]
+    assert result["uploaded"] == [[did, "UPLOADED"]], result
+    assert result["again"] == ["EXISTS"], result
+    assert result["found"] == [did], result
+    assert result["adler32_matches"] is True
+
+
+def test_upload_notebook_through_the_server(server: Server) -> None:
+    kernel_id, connection_file = server.start_kernel()
+    try:
+        km = AttachedKernelManager(connection_file=str(connection_file), owns_kernel=False)
+        km.load_connection_file()
+        nb = nbformat.read(UPLOAD_NOTEBOOK, as_version=4)
+        nb.cells.append(
+            nbformat.v4.new_code_cell("print('CHANNEL', type(datalake.channel).__name__)")
+        )
+        NotebookClient(nb, km=km, timeout=CELL_TIMEOUT).execute()
+    finally:
+        server.http.delete(f"/api/kernels/{kernel_id}")
+    assert "CHANNEL HttpChannel" in nb.cells[-1].outputs[0]["text"]
+    _check_upload(_result(nb))
+    assert "Traceback" not in _stderr(nb)
+
+
+def test_upload_notebook_headless(
+    testbed: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in ("DATALAKE_SHIM_URL", "DATALAKE_SHIM_SECRET", "PYTHONSTARTUP"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("DATALAKE_CONFIG", str(testbed))
+    nb = nbformat.read(UPLOAD_NOTEBOOK, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("print('CHANNEL', type(datalake.channel).__name__)"))
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=CELL_TIMEOUT,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
+    assert "CHANNEL InProcessChannel" in nb.cells[-1].outputs[0]["text"]
+    _check_upload(_result(nb))
+    assert "Traceback" not in _stderr(nb)

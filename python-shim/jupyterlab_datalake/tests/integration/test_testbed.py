@@ -164,6 +164,7 @@ async def test_browse_against_real_rucio(lake):
 
 
 ROUTES = [
+    ("GET", "version", {}, None),
     ("GET", "instances", {}, None),
     ("GET", "whoami", {}, None),
     ("GET", "scopes", {}, None),
@@ -176,6 +177,7 @@ ROUTES = [
     ("GET", "qos", {}, None),
     ("GET", "stagings", {}, None),
     ("POST", "stagings", {}, {"dids": [DID], "qos": "GOLD"}),
+    ("GET", "stagings/preview", {"did": DID, "qos": "FAST"}, None),
     ("GET", "stagings/" + "0" * 32, {}, None),
     ("PATCH", "stagings/" + "0" * 32, {}, {"lifetime": 600}),
     ("DELETE", "stagings/" + "0" * 32, {}, None),

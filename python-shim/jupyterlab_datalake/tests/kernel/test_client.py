@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import time
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -140,6 +141,30 @@ def test_iter_paths_raises_at_the_first_file_without_a_path(lake):
         next(paths)
     assert info.value.reason == "NOT_STAGED"
     assert "%datalake stage demo:lofar-obs-sb001 --qos FAST --wait" in info.value.message
+
+
+def test_wait_asks_the_shim_for_each_next_change_and_never_sleeps(lake, stub):
+    staging = lake.stage("demo:lofar-obs-sb000")
+    asked = []
+    answer = stub.wait_stagings
+
+    def wait_stagings(rule_ids, after=None, timeout=None, **kwargs):
+        asked.append((after, timeout))
+        return answer(rule_ids, after, timeout, **kwargs)
+
+    stub.wait_stagings = wait_stagings
+    stub.calls.clear()
+    started = time.monotonic()
+    staging.wait(timeout=3600)
+    assert staging.state == "OK"
+    # The first answer at once, then each the next change after the cursor of the one before.
+    assert [after for after, _ in asked] == [
+        None,
+        *range(stub.cursor - len(asked) + 1, stub.cursor),
+    ]
+    assert all(0 < timeout <= 20 for _, timeout in asked)
+    assert set(stub.calls) == {"wait_stagings"}
+    assert time.monotonic() - started < 1.0
 
 
 def test_stage_twice_returns_existing_rule(lake):

@@ -178,6 +178,23 @@ def test_placeholder_turns_into_paths(kernel):
     assert kernel.value("len(obs)") == 4
 
 
+def test_a_binding_asks_the_instance_it_was_attached_from(kernel):
+    # An attachment records its instance (notebook metadata); binding, and binding again when
+    # its staging completes, ask that instance, not the server's default.
+    kernel.execute("datalake.stage('demo:lofar-obs-sb001', instance='other')")
+    kernel.execute("stub.asked.clear()")
+    reply = kernel.send(
+        {"action": "bind", "name": "far", "did": "demo:lofar-obs-sb001", "instance": "other"}
+    )
+    assert reply["status"] == "ok" and reply["state"] == "STAGING"
+    kernel.execute("stub.complete('demo:lofar-obs-sb001')")
+    event = kernel.next_comm_message()
+    assert event["event"] == "rebound" and event["name"] == "far"
+    asked = kernel.value("stub.asked")
+    assert ["paths", "other"] in asked and ["list_stagings", "other"] in asked
+    assert not [verb for verb, instance in asked if instance is None]
+
+
 def test_bind_in_open_message(kernel):
     comm_id = uuid.uuid4().hex
     data = {"action": "bind", "name": "opened", "did": AWKWARD[0]}

@@ -239,3 +239,83 @@ def test_mistakes_in_a_line_are_one_sentence(ip, capsys, line, says):
 def test_filter_values_that_are_no_finite_number_stay_text(ip, stub):
     run(ip, "ls demo:* -f run_number=1e999 -f note=nan -f n=3 -f x=2.5")
     assert stub.last_filters == {"run_number": "1e999", "note": "nan", "n": 3, "x": 2.5}
+
+
+def test_upload_sends_absolute_paths_and_shows_each_file(ip, stub, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+
+    up = run(ip, "upload out.h5 --to user.alice --qos FAST --dataset user.alice:run7")
+    again = run(ip, "upload out.h5 --to user.alice --qos FAST")
+
+    assert stub.last_upload["paths"] == [str(tmp_path / "out.h5")]
+    assert stub.last_upload["dataset"] is None  # the second call named none
+    assert up.dids == ["user.alice:out.h5"] and up[0]["state"] == "UPLOADED"
+    assert again[0]["state"] == "EXISTS"
+    assert "already there" in ip.display_formatter.format(again)[0]["text/plain"]
+
+
+def test_upload_without_a_target_is_a_usage_error(ip):
+    with pytest.raises(UsageError, match="--to"):
+        run(ip, "upload out.h5")
+
+
+def test_verify_names_the_mismatching_file_and_reports_it(ip, stub):
+    stub.corrupted.add("demo:lofar-obs-sb000.f2")
+
+    checked = run(ip, "verify demo:lofar-obs-sb000")
+    reported = run(ip, "verify demo:lofar-obs-sb000 --report")
+
+    assert [c["did"] for c in checked.mismatches] == ["demo:lofar-obs-sb000.f2"]
+    assert checked.mismatches[0]["expected"] != checked.mismatches[0]["found"]
+    assert not checked.mismatches[0]["reported"] and reported.mismatches[0]["reported"]
+    assert stub.reported == {"demo:lofar-obs-sb000.f2"}
+    assert "1 do not match" in ip.display_formatter.format(checked)[0]["text/plain"]
+
+
+def test_paths_verify_refuses_corrupted_copies(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 --qos FAST")
+    stub.complete("demo:lofar-obs-sb000")
+    assert len(run(ip, "paths demo:lofar-obs-sb000 --verify")) == 4
+    stub.corrupted.add("demo:lofar-obs-sb000.f1")
+
+    with pytest.raises(DatalakeError) as corrupted:
+        run(ip, "paths demo:lofar-obs-sb000 --verify")
+
+    assert corrupted.value.reason == "CORRUPTED"
+    assert "%datalake verify demo:lofar-obs-sb000 --report" in corrupted.value.message
+
+
+def test_move_with_wait_switches_a_bound_path_list(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 --qos FAST")
+    stub.complete("demo:lofar-obs-sb000")
+    ip.run_cell("p = %datalake paths demo:lofar-obs-sb000")
+    assert all("/HUB-FAST/" in path for path in ip.user_ns["p"])
+
+    moved = run(ip, "move demo:lofar-obs-sb000 --qos CHEAP-ANALYSIS --wait")
+
+    assert moved.state == "OK" and moved.expression == "QOS=CHEAP-ANALYSIS&site=HUB"
+    assert all("/HUB-CHEAP/" in path for path in ip.user_ns["p"]) and len(ip.user_ns["p"]) == 4
+    assert [r["qos"] for r in stub.rules.values()] == ["CHEAP-ANALYSIS"]
+
+
+def test_status_says_why_a_staging_stopped(ip, stub, capsys):
+    # Given: a staging Rucio stopped, with the shim's reason
+    run(ip, "stage demo:lofar-obs-sb001")
+    (rule,) = stub.rules.values()
+    reason = "over your quota on HUB-FAST (needs 21.0 TB, 10.0 TB left)"
+    rule.update(state="SUSPENDED", files_replicating=0, error=reason)
+    capsys.readouterr()
+    # When
+    ip.run_cell("%datalake status")
+    # Then: the state and the reason are on screen
+    out = capsys.readouterr().out
+    assert "SUSPENDED" in out and reason in out
+
+
+def test_every_verb_asks_the_instance_named_by_instance(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 -q FAST --instance testbed-x509 --wait")
+    ip.run_cell("p = %datalake paths demo:lofar-obs-sb000 --instance testbed-x509")
+    run(ip, "status -i testbed-x509")
+    run(ip, "ls demo:lofar-* --instance testbed-x509")
+    assert {instance for _, instance in stub.asked} == {"testbed-x509"}
+    assert {"stage", "paths", "list_stagings", "search"} <= {verb for verb, _ in stub.asked}

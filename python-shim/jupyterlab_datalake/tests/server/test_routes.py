@@ -2,14 +2,25 @@
 
 import json
 
+import httpx
 import pytest
-from conftest import body, fetch_error
+from conftest import body, fetch_error, stub_instance
+from fake_hub import API_TOKEN, FakeHub, hub_environ
 from fake_rucio import PASSWORD
 from tornado.httpclient import HTTPClientError
 
+from jupyterlab_datalake.core.auth import make_token_provider
+from jupyterlab_datalake.core.config import parse_config
 from jupyterlab_datalake.server.routes import handlers
 
+
+def hub_instance():
+    config = parse_config([stub_instance(auth={"type": "hub"})], None)
+    return config.instances["stub"]
+
+
 GET_ROUTES = [
+    ("version", {}),
     ("instances", {}),
     ("whoami", {}),
     ("scopes", {}),
@@ -21,6 +32,7 @@ GET_ROUTES = [
     ("did/rules", {"did": "demo:lofar-obs"}),
     ("qos", {}),
     ("stagings", {}),
+    ("stagings/preview", {"did": "demo:lofar-obs-sb000", "qos": "FAST"}),
     ("paths", {"did": "demo:lofar-obs-sb000"}),
 ]
 RULE = "0" * 31 + "1"
@@ -30,6 +42,12 @@ ALL_ROUTES = [("GET", p, q) for p, q in GET_ROUTES] + [
     ("PATCH", f"stagings/{RULE}", {}),
     ("DELETE", f"stagings/{RULE}", {}),
 ]
+
+
+async def test_version_is_the_package_version(jp_fetch, app_service):
+    from jupyterlab_datalake import __version__
+
+    assert body(await jp_fetch("datalake", "version")) == {"version": __version__}
 
 
 async def test_instances(jp_fetch, app_service):
@@ -236,7 +254,8 @@ async def test_kernel_environment(jp_serverapp):
     assert "startup.py" not in os.environ.get("PYTHONSTARTUP", "")
 
 
-async def test_no_secret_in_any_response(jp_fetch, jp_serverapp, app_service, fake_rucio):
+async def every_answer(jp_fetch, fake_rucio) -> str:
+    """Bodies and headers of every route, the last ones after Rucio dropped the tokens."""
     request = {"dids": ["demo:lofar-obs-sb002"], "qos": "FAST"}
     staged = body(await jp_fetch("datalake", "stagings", method="POST", body=json.dumps(request)))
     rule = staged["stagings"][0]["id"]
@@ -258,16 +277,51 @@ async def test_no_secret_in_any_response(jp_fetch, jp_serverapp, app_service, fa
             texts.append(response.body.decode() + json.dumps(dict(response.headers)))
         except HTTPClientError as e:
             texts.append(e.response.body.decode() + json.dumps(dict(e.response.headers)))
-    everything = "\n".join(texts)
-    secrets = [PASSWORD, jp_serverapp.web_app.settings["datalake_kernel_secret"]]
-    secrets += [
-        r.headers.get("X-Rucio-Auth-Token")
+    return "\n".join(texts)
+
+
+def tokens_sent(fake_rucio) -> list[str]:
+    return [
+        r.headers["X-Rucio-Auth-Token"]
         for r in fake_rucio.requests
         if r.headers.get("X-Rucio-Auth-Token")
     ]
+
+
+async def test_no_secret_in_any_response(jp_fetch, jp_serverapp, app_service, fake_rucio):
+    everything = await every_answer(jp_fetch, fake_rucio)
+    secrets = [PASSWORD, jp_serverapp.web_app.settings["datalake_kernel_secret"]]
+    secrets += tokens_sent(fake_rucio)
     assert len(secrets) > 3
     for secret in secrets:
         assert secret not in everything
+
+
+async def test_no_secret_in_any_response_under_a_hub(
+    jp_fetch, jp_serverapp, app_service, fake_rucio, monkeypatch, caplog
+):
+    # The token comes from the hub's auth_state; the hub's error bodies echo both tokens.
+    for name, value in hub_environ().items():
+        monkeypatch.setenv(name, value)
+    hub = FakeHub(fake_rucio.tokens)
+    inst = app_service.instance()
+    inst.client.auth = make_token_provider(
+        hub_instance(), inst.client.http, hub_transport=hub.transport()
+    )
+    first = hub.token
+    everything = await every_answer(jp_fetch, fake_rucio)
+    hub.rotate()  # after the 401s, the hub renews: the next calls go through again
+    fresh = body(await jp_fetch("datalake", "whoami"))
+    assert fresh["token_source"] == "hub" and fresh["auth_type"] == "oidc"
+    hub.mode = httpx.Response(403, text=f"Forbidden {hub.token} {API_TOKEN}")
+    fake_rucio.expire_tokens()
+    refused = await fetch_error(jp_fetch, "datalake", "stagings")
+    everything += json.dumps(fresh) + refused.response.body.decode() + caplog.text
+    secrets = [API_TOKEN, first, hub.token, *tokens_sent(fake_rucio)]
+    assert len(set(secrets)) >= 3
+    for secret in secrets:
+        assert secret not in everything
+    await inst.client.auth.close()
 
 
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
