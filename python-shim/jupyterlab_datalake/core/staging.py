@@ -554,9 +554,18 @@ class StagingManager:
         self._list_ids, self._listed_at = ids, time.monotonic()
         self._listed_when = datetime.now(timezone.utc)
 
-    def joined(self, rule_ids: list[str]) -> None:
-        """Rules made elsewhere in the shim (an upload's QoS rules) join the cached list."""
-        self._joined([{"id": rule_id} for rule_id in rule_ids])
+    async def joined(self, rule_ids: list[str]) -> None:
+        """Rules made elsewhere in the shim (an upload's QoS rules) join the cached list and
+        the watcher, whose news reach the tabs at once (with broker events the list itself is
+        read again only every few minutes)."""
+        stagings = []
+        for rule_id in rule_ids:
+            try:
+                stagings.append(self.watcher.put(rule_id, await self.fetch(rule_id)))
+            except DatalakeError as e:
+                # The upload is done; the next listing shows the staging.
+                log.info("datalake: reading new staging %s failed: %s", rule_id, e.message)
+        self._joined(stagings)
 
     def _joined(self, stagings: list[dict[str, Any]]) -> None:
         """New stagings join the cached list (no relisting right after a stage)."""

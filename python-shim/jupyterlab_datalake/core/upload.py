@@ -532,5 +532,5 @@ class _Plan:
         }
         rule_id = await self.client.add_rule(body)
         # A staging now: the panel's next list has it without waiting for a relisting.
-        self.up.staging.joined([rule_id])
+        await self.up.staging.joined([rule_id])
         return rule_id, True

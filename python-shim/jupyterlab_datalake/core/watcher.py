@@ -36,6 +36,10 @@ PROGRESS_KEYS = ("state", "files_ok", "files_replicating", "files_stuck", "expir
 EVENT_COALESCE = 0.2
 # However many events name a rule, it is fetched at most once per this many seconds.
 EVENT_MIN_GAP = 1.0
+# While events are live a rule is still looked at after this long, then twice as long each
+# time up to the reconcile interval: events are hints, and Rucio does not send one for every
+# rule (observed: none for the child of a rule move whose copies were done within a second).
+LIVE_FIRST_LOOK = 15.0
 
 Fetch = Callable[[str], Awaitable[dict[str, Any]]]
 #: ``(rule_id, staging)``; ``staging`` None when the rule left the cache (released, gone)
@@ -207,7 +211,7 @@ class RuleWatcher:
         if entry.task is None or entry.task.done():
             entry.task = asyncio.get_running_loop().create_task(self._poll(rule_id, entry))
 
-    async def _next_look(self, entry: _Entry, interval: float) -> None:
+    async def _next_look(self, entry: _Entry, interval: float, live_interval: float) -> None:
         """Sleep until the next look at the rule: an event, a change of mode, or the schedule
         (a poll takes its turn among the other loops' polls)."""
         turn_at: float | None = None
@@ -221,7 +225,7 @@ class RuleWatcher:
                 if entry.fetched_at < self._live_since:
                     return  # fetched before the subscription: an event may have been missed
                 turn_at = None
-                wait = entry.fetched_at + self.reconcile_interval - now
+                wait = entry.fetched_at + min(live_interval, self.reconcile_interval) - now
             else:
                 if turn_at is None:
                     turn_at = now + self._turn(max(0.0, entry.fetched_at + interval - now))
@@ -233,9 +237,10 @@ class RuleWatcher:
 
     async def _poll(self, rule_id: str, entry: _Entry) -> None:
         interval = self.min_interval
+        live_interval = LIVE_FIRST_LOOK
         last_event_fetch = 0.0
         while True:
-            await self._next_look(entry, interval)
+            await self._next_look(entry, interval, live_interval)
             if entry.fetch_now:
                 # Let the rest of the burst arrive, and never fetch one rule too often.
                 gap = last_event_fetch + EVENT_MIN_GAP - time.monotonic()
@@ -269,6 +274,7 @@ class RuleWatcher:
             if staging.get("state") in FINAL_STATES:
                 return
             interval = self.min_interval if changed else min(interval * 2, self.max_interval)
+            live_interval = min(live_interval * 2, self.reconcile_interval)
 
     def _turn(self, interval: float) -> float:
         """Seconds until this loop's next poll: ``interval`` from now, moved later until it is

@@ -78,7 +78,7 @@ class Staging:
                 return {"id": f"{i + 1:032x}"}
         return None
 
-    def joined(self, rule_ids: list[str]) -> None:
+    async def joined(self, rule_ids: list[str]) -> None:
         return None
 
 
