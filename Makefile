@@ -43,7 +43,7 @@ testbed-scale: testbed-up ## add demo:scale-1m (10 datasets x 100,000 catalogue-
 testbed-check: testbed-up ## acceptance: alice stages demo:lofar-obs-sb000 to QOS=FAST&site=HUB, checks, releases
 	bash testbed/check.sh
 
-bench: setup testbed-up ## run the benchmarks and rewrite the table in bench/README.md
+bench: setup testbed-up testbed-scale ## run the benchmarks (1M files included) and rewrite the table in bench/README.md
 	.venv/bin/python bench/run.py
 
 soak: setup testbed-up ## 30 minutes through JupyterHub with 60 s tokens, 0 errors wanted; rewrites the soak table in bench/README.md

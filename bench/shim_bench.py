@@ -119,8 +119,10 @@ def rucio_token(rucio_url: str) -> str:
     parser = configparser.ConfigParser()
     parser.read(TESTBED / "rucio.cfg")
     client = parser["client"]
+    # A busy testbed (the benchmark before this one) may take a while to log in.
     response = httpx.get(
         f"{rucio_url}/auth/userpass",
+        timeout=60,
         headers={
             "X-Rucio-Account": client["account"],
             "X-Rucio-Username": client["username"],
@@ -155,29 +157,34 @@ def bench_first_page(env: dict, client: httpx.Client) -> dict[str, float]:
 
 
 def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
-    """The content of a small container via the shim vs the same Rucio call made directly.
+    """A search for one container via the shim vs the same Rucio call made directly.
 
-    `did/children` is a route that costs exactly one Rucio call (checked through the proxy), so
-    the ratio is the shim's own overhead. Neither side goes through the counting proxy: the shim
-    is the server configured with Rucio's own URL. Interleaved, 40 each, kept-alive connections.
+    `search` is a route that costs exactly one Rucio call (checked through the proxy) and keeps
+    nothing between requests, so the ratio is the shim's own overhead. Neither side goes through
+    the counting proxy: the shim is the server configured with Rucio's own URL. Interleaved, 40
+    each, kept-alive connections.
     """
+    from scale_bench import SMALL_RUCIO_QUERY, SMALL_SHIM_QUERY
+
     token = rucio_token(env["rucio"])
-    scope, name = CONTAINER.split(":")
-    direct_url = f"{env['rucio']}/dids/{scope}/{name}/dids"
-    shim_url = f"{env['direct_base']}/datalake/did/children"
+    scope = CONTAINER.split(":")[0]
+    direct_url = f"{env['rucio']}/dids/{scope}/dids/search"
+    shim_url = f"{env['direct_base']}/datalake/search"
     direct, shim = [], []
     with httpx.Client(headers={"X-Rucio-Auth-Token": token}) as rucio:
         for _ in range(40):
-            direct.append(timed(lambda: rucio.get(direct_url).raise_for_status()))
+            direct.append(
+                timed(lambda: rucio.get(direct_url, params=SMALL_RUCIO_QUERY).raise_for_status())
+            )
             shim.append(
-                timed(lambda: client.get(shim_url, params={"did": CONTAINER}).raise_for_status())
+                timed(lambda: client.get(shim_url, params=SMALL_SHIM_QUERY).raise_for_status())
             )
     # The same route on the proxied server, to count its Rucio calls (after a first call, which
     # also logs in).
-    proxied = f"{env['base']}/datalake/did/children"
-    client.get(proxied, params={"did": CONTAINER}).raise_for_status()
+    proxied = f"{env['base']}/datalake/search"
+    client.get(proxied, params=SMALL_SHIM_QUERY).raise_for_status()
     httpx.post(f"{env['proxy']}/_proxy/reset")
-    client.get(proxied, params={"did": CONTAINER}).raise_for_status()
+    client.get(proxied, params=SMALL_SHIM_QUERY).raise_for_status()
     calls = httpx.get(f"{env['proxy']}/_proxy/stats").json()["total"]
     return {
         "small_direct_ms": median_ms(direct),
@@ -350,6 +357,11 @@ def measure() -> dict[str, float]:
         results.update(bench_progress(env, client))
         results.update(bench_paths(env, client))
         results.update(asyncio.run(bench_event_loop(env)))
+        # The 1M-file scenario and the small-request ratios (scale_bench.py), in the same run.
+        import scale_bench
+
+        results.update(scale_bench.bench_small_ratios(env, client))
+        results.update(scale_bench.bench_scale(env, client))
     return results
 
 

@@ -74,6 +74,11 @@ export function encodeFilters(filters: IMetadataFilter[]): string | null {
  */
 export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
   const page = (p: IPageRequest) => ({ limit: p.limit, cursor: p.cursor });
+  const listing = (p: IPageRequest) => ({
+    ...page(p),
+    position: p.position,
+    sort: p.sort
+  });
   return {
     version: () => requestAPI<{ version: string }>('version', settings),
     instances: () => requestAPI<IInstances>('instances', settings),
@@ -99,11 +104,11 @@ export function createAPI(settings: ServerConnection.ISettings): IDatalakeAPI {
       requestAPI<IDIDInfo>('did', settings, { query: { did, instance } }),
     children: (did, p, instance) =>
       requestAPI<IPage<IDID>>('did/children', settings, {
-        query: { did, instance, ...page(p) }
+        query: { did, instance, ...listing(p) }
       }),
     files: (did, p, instance) =>
       requestAPI<IPage<IDID>>('did/files', settings, {
-        query: { did, instance, ...page(p) }
+        query: { did, instance, ...listing(p) }
       }),
     replicas: async (did, instance) =>
       (

@@ -2,7 +2,7 @@ import { Signal } from '@lumino/signaling';
 import type { ISignal } from '@lumino/signaling';
 
 import { toDatalakeError } from './request';
-import type { IDatalakeError, IPage, IPageRequest } from './tokens';
+import type { IDatalakeError, IPage, IPageRequest, ListSort } from './tokens';
 
 export type PageFetcher<T> = (page: IPageRequest) => Promise<IPage<T>>;
 
@@ -46,6 +46,8 @@ export function inSequence<T>(
 /**
  * A list fetched page by page with the shim's opaque cursors, on demand.
  * It holds only the pages asked for so far; `hasMore` says there is more, never a silent cap.
+ * A content or file listing can also jump to any row (`jumpTo`; the held rows then start at
+ * `offset`, and `loadEarlier` fills in before them), sorted or not.
  */
 export class PagedList<T> {
   constructor(
@@ -75,6 +77,52 @@ export class PagedList<T> {
     return !this._done;
   }
 
+  /** The row of the whole list the first held item is. */
+  get offset(): number {
+    return this._offset;
+  }
+
+  /** How many rows the whole list has, once the shim said so. */
+  get total(): number | null {
+    return this._total;
+  }
+
+  get sort(): ListSort {
+    return this._sort;
+  }
+
+  /**
+   * Show the list from row `position` (negative: its last page), dropping what is held;
+   * `sort` applies to this and every next page.
+   */
+  async jumpTo(position: number, sort: ListSort = this._sort): Promise<void> {
+    this._sort = sort;
+    const request = {
+      limit: this._pageSize,
+      cursor: null,
+      position: position < 0 ? -this._pageSize : position,
+      sort
+    };
+    await this._load(request, 'replace');
+  }
+
+  /** Fetch the page before the first held row. */
+  async loadEarlier(): Promise<void> {
+    if (this._offset === 0 || this._loading || this._disposed) {
+      return;
+    }
+    const position = Math.max(0, this._offset - this._pageSize);
+    await this._load(
+      {
+        limit: this._offset - position,
+        cursor: null,
+        position,
+        sort: this._sort
+      },
+      'prepend'
+    );
+  }
+
   get isDisposed(): boolean {
     return this._disposed;
   }
@@ -87,27 +135,59 @@ export class PagedList<T> {
     if (this._loading || this._done || this._disposed) {
       return;
     }
+    await this._load({ limit: this._pageSize, cursor: this._cursor }, 'append');
+  }
+
+  /** Ask again for what failed last (a page, a jump, a sort). */
+  async retry(): Promise<void> {
+    const failed = this._failed;
+    if (failed && !this._loading) {
+      await this._load(failed.request, failed.how);
+    }
+  }
+
+  private async _load(
+    request: IPageRequest,
+    how: 'append' | 'prepend' | 'replace'
+  ): Promise<void> {
+    if (this._disposed) {
+      return;
+    }
+    // A jump or a sort wins over a page still in flight: that page's answer is dropped.
+    const generation =
+      how === 'replace' ? ++this._generation : this._generation;
     this._loading = true;
     this._error = null;
+    this._failed = null;
     this._changed.emit();
     try {
-      const page = await this._fetch({
-        limit: this._pageSize,
-        cursor: this._cursor
-      });
-      if (this._disposed) {
+      const page = await this._fetch(request);
+      if (this._disposed || generation !== this._generation) {
         return;
       }
-      this._items = this._items.concat(page.items);
-      this._cursor = page.next_cursor;
-      this._done = page.next_cursor === null;
+      this._total = page.total ?? this._total;
+      if (how === 'prepend') {
+        this._items = page.items.concat(this._items);
+        this._offset = page.offset ?? 0;
+      } else {
+        if (how === 'replace') {
+          this._items = [];
+          this._offset = page.offset ?? 0;
+        }
+        this._items = this._items.concat(page.items);
+        this._cursor = page.next_cursor;
+        this._done = page.next_cursor === null;
+      }
     } catch (error) {
-      if (this._disposed) {
+      if (this._disposed || generation !== this._generation) {
         return;
       }
       this._error = toDatalakeError(error);
+      this._failed = { request, how };
     } finally {
-      this._loading = false;
+      if (generation === this._generation) {
+        this._loading = false;
+      }
     }
     this._changed.emit();
   }
@@ -122,6 +202,14 @@ export class PagedList<T> {
   }
 
   private _items: T[] = [];
+  private _offset = 0;
+  private _total: number | null = null;
+  private _sort: ListSort = 'rucio';
+  private _generation = 0;
+  private _failed: {
+    request: IPageRequest;
+    how: 'append' | 'prepend' | 'replace';
+  } | null = null;
   private _cursor: string | null = null;
   private _done = false;
   private _loading = false;

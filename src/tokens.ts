@@ -30,7 +30,16 @@ export interface IDIDInfo extends IDID {
 export interface IPage<T> {
   items: T[];
   next_cursor: string | null;
+  /** Content and file listings: the row the page starts at. */
+  offset?: number;
+  /** Content and file listings: rows read from Rucio so far. */
+  read?: number;
+  /** Content and file listings: the number of rows, once the shim has read them all. */
+  total?: number | null;
 }
+
+/** The orders a content or file listing can be shown in. */
+export type ListSort = 'rucio' | 'name' | 'size';
 
 export interface IInstance {
   name: string;
@@ -245,6 +254,10 @@ export interface IStagingWatch {
 export interface IPageRequest {
   limit: number;
   cursor: string | null;
+  /** Start at this row instead of the cursor's (negative: from the end). */
+  position?: number;
+  /** Content and file listings only. */
+  sort?: ListSort;
 }
 
 /**

@@ -18,6 +18,23 @@ export type TreeRow =
     }
   | { kind: 'loading'; key: string; depth: number }
   | {
+      /** Above a long content or file listing: its count, sort order, first/last/go to row. */
+      kind: 'listbar';
+      key: string;
+      depth: number;
+      list: PagedList<IDID>;
+      total: number | null;
+      /** The files of a dataset (else the content of a container). */
+      files: boolean;
+    }
+  | {
+      /** Above the held rows of a listing shown from a later row: the rows before it. */
+      kind: 'earlier';
+      key: string;
+      depth: number;
+      list: PagedList<IDID>;
+    }
+  | {
       kind: 'more';
       key: string;
       depth: number;
@@ -76,8 +93,11 @@ export class BrowseTree {
     );
     list.changed.connect(this._invalidate, this);
     this._expanded.set(row.key, list);
-    if (did.type === 'DATASET' && typeof did.length === 'number') {
-      this._totals.set(list, did.length);
+    if (did.type === 'DATASET') {
+      this._fileLists.add(list);
+      if (typeof did.length === 'number') {
+        this._totals.set(list, did.length);
+      }
     }
     this._invalidate();
     void list.loadMore();
@@ -114,6 +134,33 @@ export class BrowseTree {
     Signal.clearData(this);
   }
 
+  /** The list a row is part of (a listing's own rows: that listing). */
+  listOf(row: TreeRow): PagedList<IDID> | null {
+    if (row.kind === 'did') {
+      return row.parentKey === null
+        ? this.root
+        : (this._expanded.get(row.parentKey) ?? null);
+    }
+    return 'list' in row ? row.list : null;
+  }
+
+  /** The index in `rows` of the first or last held item of an expanded list, or -1. */
+  indexOf(list: PagedList<IDID>, which: 'first' | 'last'): number {
+    const item =
+      which === 'first' ? list.items[0] : list.items[list.items.length - 1];
+    const parent = [...this._expanded].find(([, l]) => l === list)?.[0];
+    if (!item || parent === undefined) {
+      return -1;
+    }
+    const key = `${parent}/${item.did}`;
+    return this.rows.findIndex(r => r.kind === 'did' && r.key === key);
+  }
+
+  /** How many rows a list has: the shim's count once read, else the dataset's length. */
+  total(list: PagedList<IDID>): number | null {
+    return list.total ?? this._totals.get(list) ?? null;
+  }
+
   private _flatten(
     list: PagedList<IDID>,
     depth: number,
@@ -121,6 +168,26 @@ export class BrowseTree {
     out: TreeRow[]
   ): void {
     const prefix = parentKey === null ? '' : parentKey + '/';
+    const total = this.total(list);
+    const long =
+      list.offset > 0 ||
+      list.sort !== 'rucio' ||
+      (total ?? 0) > this._pageSize ||
+      (list.hasMore && list.items.length >= this._pageSize);
+    if (parentKey !== null && long) {
+      const files = this._fileLists.has(list);
+      out.push({
+        kind: 'listbar',
+        key: `${prefix}#bar`,
+        depth,
+        list,
+        total,
+        files
+      });
+    }
+    if (list.offset > 0) {
+      out.push({ kind: 'earlier', key: `${prefix}#earlier`, depth, list });
+    }
     for (const did of list.items) {
       const key = prefix + did.did;
       const children = this._expanded.get(key);
@@ -153,7 +220,7 @@ export class BrowseTree {
         key: `${tail}-more`,
         depth,
         list,
-        total: this._totals.get(list) ?? null
+        total
       });
     }
   }
@@ -165,6 +232,7 @@ export class BrowseTree {
 
   private _expanded = new Map<string, PagedList<IDID>>();
   private _totals = new WeakMap<PagedList<IDID>, number>();
+  private _fileLists = new WeakSet<PagedList<IDID>>();
   private _rows: TreeRow[] | null = null;
   private _changed = new Signal<this, void>(this);
 }

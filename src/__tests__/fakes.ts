@@ -94,14 +94,25 @@ export function pagesOf(
   count: number,
   prefix = 'f'
 ): jest.Mock<Promise<IPage<IDID>>, [IPageRequest]> {
+  // Like the shim's listings: a position (negative: from the end), the offset and the total;
+  // "size" sorts in reverse of the names' numbers.
   return jest.fn(async (page: IPageRequest) => {
-    const start = page.cursor === null ? 0 : Number(page.cursor);
+    let start = page.cursor === null ? 0 : Number(page.cursor);
+    if (page.position !== undefined) {
+      start =
+        page.position < 0 ? Math.max(0, count + page.position) : page.position;
+    }
     const end = Math.min(count, start + page.limit);
     const items: IDID[] = [];
     for (let i = start; i < end; i++) {
-      items.push(did(`${prefix}${i}`));
+      items.push(did(`${prefix}${page.sort === 'size' ? count - 1 - i : i}`));
     }
-    return { items, next_cursor: end < count ? String(end) : null };
+    return {
+      items,
+      next_cursor: end < count ? String(end) : null,
+      offset: start,
+      total: count
+    };
   });
 }
 

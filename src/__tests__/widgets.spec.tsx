@@ -64,7 +64,11 @@ describe('TreeView', () => {
       await flush();
     });
     expect(pages).toHaveBeenCalledTimes(1);
-    expect(tree.getAttribute('data-row-count')).toBe('1003');
+    // The two datasets, the bar over the long listing, 1000 files, the "more" row.
+    expect(tree.getAttribute('data-row-count')).toBe('1004');
+    expect(tree.querySelector('.jp-datalake-listbar-count')!.textContent).toBe(
+      '100,000 files'
+    );
     // Virtualized: a screenful plus overscan, not a thousand nodes.
     expect(screen.getAllByRole('treeitem').length).toBeLessThan(40);
     // Jump to the end: the "more" row is rendered and triggers the next page.
@@ -73,6 +77,77 @@ describe('TreeView', () => {
       await flush();
     });
     expect(pages.mock.calls[1][0]).toEqual({ limit: 1000, cursor: '1000' });
+    model.dispose();
+  });
+
+  it('jumps to the last file, back to the first, to a row, and sorts, from the list bar', async () => {
+    const { model, pages } = await searchedModel(100_000);
+    renderTree(model);
+    const tree = screen.getByRole('tree', { name: 'Search results' });
+    await act(async () => {
+      model.tree!.expand(model.tree!.rows[0]);
+      await flush();
+    });
+    const click = async (name: string) => {
+      await act(async () => {
+        fireEvent.click(screen.getByRole('button', { name }));
+        await flush();
+      });
+    };
+    await click('Last');
+    expect(pages.mock.lastCall![0]).toMatchObject({ position: -1000 });
+    // Scrolled to the last file, which is the active row; the rows before it load on demand.
+    expect(document.querySelector('[data-did="demo:f99999"]')).not.toBeNull();
+    expect(
+      document.querySelector('.jp-mod-active')!.getAttribute('data-did')
+    ).toBe('demo:f99999');
+    const earlier = model.tree!.rows.find(r => r.kind === 'earlier');
+    expect(earlier).toMatchObject({ depth: 1 });
+    expect(earlier!.kind === 'earlier' && earlier!.list.offset).toBe(99_000);
+    await act(async () => {
+      model.tree!.rows.find(r => r.kind === 'earlier')!.list.loadEarlier();
+      await flush();
+    });
+    expect(model.tree!.rows.filter(r => r.kind === 'did')).toHaveLength(2002);
+    // Ctrl+Home from a file of the listing: its first page, the list bar in view again.
+    await act(async () => {
+      fireEvent.keyDown(tree, { key: 'Home', ctrlKey: true });
+      await flush();
+    });
+    expect(document.querySelector('[data-did="demo:f0"]')).not.toBeNull();
+    expect(document.querySelector('.jp-datalake-row-earlier')).toBeNull();
+
+    const goTo = screen.getByRole('spinbutton', { name: 'Go to row' });
+    await act(async () => {
+      fireEvent.change(goTo, { target: { value: '50001' } });
+      fireEvent.keyDown(goTo, { key: 'Enter' });
+      await flush();
+    });
+    expect(pages.mock.lastCall![0]).toMatchObject({ position: 50000 });
+    expect(
+      document.querySelector('.jp-mod-active')!.getAttribute('data-did')
+    ).toBe('demo:f50000');
+
+    await act(async () => {
+      fireEvent.change(screen.getByRole('combobox', { name: 'Sort' }), {
+        target: { value: 'size' }
+      });
+      await flush();
+    });
+    expect(pages.mock.lastCall![0]).toMatchObject({
+      position: 0,
+      sort: 'size'
+    });
+    expect(document.querySelector('[data-did="demo:f99999"]')).not.toBeNull();
+    // Ctrl+End from a file of the listing: its last page.
+    await act(async () => {
+      fireEvent.keyDown(tree, { key: 'End', ctrlKey: true });
+      await flush();
+    });
+    expect(pages.mock.lastCall![0]).toMatchObject({
+      position: -1000,
+      sort: 'size'
+    });
     model.dispose();
   });
 

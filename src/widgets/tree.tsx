@@ -16,8 +16,9 @@ import { FixedSizeList } from 'react-window';
 import type { ListChildComponentProps } from 'react-window';
 
 import { formatBytes } from '../format';
+import type { PagedList } from '../paging';
 import type { BrowseTree, TreeRow } from '../tree';
-import type { IDID } from '../tokens';
+import type { IDID, ListSort } from '../tokens';
 import { DRAG_THRESHOLD } from '../notebook/drop';
 import { DidName } from './name';
 
@@ -70,6 +71,8 @@ interface IRowData {
   focused: React.MutableRefObject<boolean>;
   /** Where focus goes when the focused row scrolls out of the DOM. */
   tree: React.RefObject<HTMLDivElement>;
+  /** Show a listing from a row (negative: from the end) and scroll to it. */
+  jump: (list: PagedList<IDID>, position: number, sort?: ListSort) => void;
 }
 
 /** Item count as people read it: "100,000 files". */
@@ -163,6 +166,30 @@ function Row({
       </div>
     );
   }
+  if (row.kind === 'listbar') {
+    return (
+      <div
+        {...common}
+        className={`jp-datalake-row jp-datalake-listbar${activeClass}`}
+      >
+        <ListBar row={row} trans={trans} jump={data.jump} />
+      </div>
+    );
+  }
+  if (row.kind === 'earlier') {
+    return (
+      <div
+        {...common}
+        className={`jp-datalake-row jp-datalake-row-more jp-datalake-row-earlier${activeClass}`}
+        onClick={() => void row.list.loadEarlier()}
+      >
+        {trans.__(
+          'Rows 1–%1 above: load earlier',
+          row.list.offset.toLocaleString()
+        )}
+      </div>
+    );
+  }
   if (row.kind === 'error') {
     return (
       <div
@@ -179,7 +206,7 @@ function Row({
           type="button"
           tabIndex={-1}
           className="jp-datalake-link"
-          onClick={() => void row.list.loadMore()}
+          onClick={() => void row.list.retry()}
         >
           {trans.__('Retry')}
         </button>
@@ -221,6 +248,88 @@ function Row({
             : ''}
       </span>
     </DidRow>
+  );
+}
+
+/**
+ * Above a long listing: how many rows it has, its order, and a way to the first row, the
+ * last row or any row. The controls are no tab stops of their own (the tree has one);
+ * Ctrl+Home and Ctrl+End do the same from the keyboard.
+ */
+function ListBar(p: {
+  row: Extract<TreeRow, { kind: 'listbar' }>;
+  trans: TranslationBundle;
+  jump: IRowData['jump'];
+}): JSX.Element {
+  const { row, trans, jump } = p;
+  const list = row.list;
+  const [target, setTarget] = useState('');
+  const count =
+    row.total === null
+      ? trans.__('counting…')
+      : row.files
+        ? countOf(trans, row.total)
+        : trans
+            ._n('%1 item', '%1 items', row.total)
+            .replace(String(row.total), row.total.toLocaleString());
+  const go = () => {
+    const n = Number(target);
+    if (Number.isInteger(n) && n >= 1) {
+      jump(list, n - 1);
+    }
+  };
+  return (
+    <>
+      <span className="jp-datalake-listbar-count" title={count}>
+        {count}
+      </span>
+      <select
+        tabIndex={-1}
+        aria-label={trans.__('Sort')}
+        title={trans.__('Sort')}
+        value={list.sort}
+        onClick={event => event.stopPropagation()}
+        onChange={event => jump(list, 0, event.currentTarget.value as ListSort)}
+      >
+        <option value="rucio">{trans.__("Rucio's order")}</option>
+        <option value="name">{trans.__('Name')}</option>
+        <option value="size">{trans.__('Size, largest first')}</option>
+      </select>
+      <button
+        type="button"
+        tabIndex={-1}
+        className="jp-datalake-link"
+        title={trans.__('First row (Ctrl+Home)')}
+        onClick={() => jump(list, 0)}
+      >
+        {trans.__('First')}
+      </button>
+      <button
+        type="button"
+        tabIndex={-1}
+        className="jp-datalake-link"
+        title={trans.__('Last row (Ctrl+End)')}
+        onClick={() => jump(list, -1)}
+      >
+        {trans.__('Last')}
+      </button>
+      <input
+        type="number"
+        min={1}
+        tabIndex={-1}
+        className="jp-datalake-listbar-goto"
+        aria-label={trans.__('Go to row')}
+        placeholder={trans.__('Row')}
+        value={target}
+        onChange={event => setTarget(event.currentTarget.value)}
+        onKeyDown={event => {
+          event.stopPropagation();
+          if (event.key === 'Enter') {
+            go();
+          }
+        }}
+      />
+    </>
   );
 }
 
@@ -334,6 +443,36 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
     list.current?.scrollToItem(next);
   };
 
+  // After a jump, the row asked for: the last held one for "from the end", else the first.
+  const jump = (
+    listing: PagedList<IDID>,
+    position: number,
+    sort?: ListSort
+  ) => {
+    void listing.jumpTo(position, sort).then(() => {
+      const index = tree.indexOf(listing, position < 0 ? 'last' : 'first');
+      if (index >= 0) {
+        // Scrolled once the list has rendered its new rows (below).
+        scrollTo.current = { index, align: position < 0 ? 'end' : 'start' };
+        setActive(index);
+        setJumps(n => n + 1);
+      }
+    });
+  };
+  const scrollTo = useRef<{ index: number; align: 'start' | 'end' } | null>(
+    null
+  );
+  const [, setJumps] = useState(0);
+  useEffect(() => {
+    if (scrollTo.current) {
+      list.current?.scrollToItem(
+        scrollTo.current.index,
+        scrollTo.current.align
+      );
+      scrollTo.current = null;
+    }
+  });
+
   const onKeyDown = (event: React.KeyboardEvent) => {
     const row = rows[current];
     if (!row) {
@@ -348,11 +487,15 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
         move(current - 1);
         break;
       case 'Home':
-        move(0);
+      case 'End': {
+        const listing = tree.listOf(row);
+        if (event.ctrlKey && listing && listing !== tree.root) {
+          jump(listing, event.key === 'Home' ? 0 : -1);
+        } else {
+          move(event.key === 'Home' ? 0 : rows.length - 1);
+        }
         break;
-      case 'End':
-        move(rows.length - 1);
-        break;
+      }
       case 'PageDown':
         move(current + Math.floor(height / ROW_HEIGHT));
         break;
@@ -390,8 +533,12 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
         if (row.kind === 'did') {
           props.onSelect(row.did);
           props.onOpen(row.did);
-        } else if (row.kind === 'more' || row.kind === 'error') {
+        } else if (row.kind === 'more') {
           void row.list.loadMore();
+        } else if (row.kind === 'earlier') {
+          void row.list.loadEarlier();
+        } else if (row.kind === 'error') {
+          void row.list.retry();
         }
         break;
       case 'F10':
@@ -422,7 +569,8 @@ export function TreeView(props: ITreeViewProps): JSX.Element {
     active: current,
     setActive,
     focused,
-    tree: outer
+    tree: outer,
+    jump
   };
   return (
     <div

@@ -15,11 +15,16 @@ from ..errors import DatalakeError
 from .browse import did_type
 from .config import InstanceConfig
 from .did import DID
-from .replica_counts import DEEP_REPLICA_LIMIT, replica_rows
+from .replica_counts import DEEP_REPLICA_LIMIT, MAX_DATASETS_FOR_STATE, replica_rows
 from .rucio import RucioClient
 from .staging import StagingManager, is_released, staging_from_rule
 
 RSE_CACHE_TTL = 300.0
+
+
+def sampled(more: bool) -> dict[str, Any]:
+    """Said when a container's summary counted only its first datasets."""
+    return {"sampled_datasets": MAX_DATASETS_FOR_STATE} if more else {}
 
 
 class Availability:
@@ -88,11 +93,12 @@ class Availability:
         if ok_rses:
             return {"state": "AVAILABLE", "rses": sorted(ok_rses)}
         deep = files is None or files <= DEEP_REPLICA_LIMIT
-        rows = [r for r in await replica_rows(self.client, did, kind, deep) if r["rse"] in near]
+        all_rows, more = await replica_rows(self.client, did, kind, deep)
+        rows = [r for r in all_rows if r["rse"] in near or r["rse"] is None]
         complete: dict[str, bool] = {}
         rses: set[str] = set()
         for row in rows:
-            if row["available_length"] > 0:
+            if row["available_length"] > 0 and row["rse"] is not None:
                 rses.add(row["rse"])
             done = row["length"] > 0 and row["available_length"] >= row["length"]
             complete[row["key"]] = complete.get(row["key"], False) or done
@@ -102,7 +108,7 @@ class Availability:
             state = "REPLICATING"
         else:
             state = "PARTIAL" if rses else "NONE"
-        return {"state": state, "rses": sorted(rses)}
+        return {"state": state, "rses": sorted(rses), **sampled(more)}
 
     async def replicas(self, did: DID) -> dict[str, Any]:
         """Files and bytes per RSE, with the RSE's QoS class, site and whether it is near."""
@@ -111,7 +117,10 @@ class Availability:
         deep = kind == "FILE" or (info.get("length") or 0) <= DEEP_REPLICA_LIMIT
         near = set(await self.expression_rses(self.instance.site_expression))
         per_rse: dict[str, dict[str, int]] = {}
-        for row in await replica_rows(self.client, did, kind, deep):
+        rows, more = await replica_rows(self.client, did, kind, deep)
+        for row in rows:
+            if row["rse"] is None:
+                continue
             totals = per_rse.setdefault(row["rse"], {"files": 0, "bytes": 0})
             totals["files"] += int(row["available_length"] or 0)
             totals["bytes"] += int(row["available_bytes"] or 0)
@@ -128,7 +137,7 @@ class Availability:
                     "bytes": per_rse[rse]["bytes"],
                 }
             )
-        return {"rses": result}
+        return {"rses": result, **sampled(more)}
 
     async def rules(self, did: DID) -> dict[str, Any]:
         """Every rule on the DID, as Staging documents (whoever made them), but the stagings

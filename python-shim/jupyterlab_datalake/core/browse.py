@@ -1,7 +1,9 @@
 """Browsing: search, a DID's details and metadata, its content and files, page by page.
 
-Pages are ``{"items": [DID JSON], "next_cursor"}``; a cursor is an opaque offset. Rucio's content
-and file listings have no offset, so they are read once in the background (``listings.py``).
+Pages are ``{"items": [DID JSON], "next_cursor"}``; a cursor is an opaque offset (and sort order).
+Rucio's content and file listings have no offset, so they are read once in the background
+(``listings.py``); their pages also say where they start, how many rows were read and, once the
+whole listing is read, its total, and can start at any position or be sorted by name or size.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 from ..errors import DatalakeError, shown
 from .did import DID, parse_search
-from .listings import ListingCache, Row
+from .listings import SORTS, ListingCache, Row
 from .rucio import RucioClient
 
 DID_TYPES = ("all", "container", "dataset", "file", "collection")
@@ -82,25 +84,59 @@ def file_json(item: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset}).encode()).decode().rstrip("=")
+def encode_cursor(offset: int, sort: str | None = None) -> str:
+    data: dict[str, Any] = {"o": offset} if sort is None else {"o": offset, "s": sort}
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: object) -> int:
+    return decode_sorted_cursor(cursor)[0]
+
+
+def decode_sorted_cursor(cursor: object) -> tuple[int, str | None]:
+    """The offset and the sort order a cursor continues."""
     if cursor in (None, ""):
-        return 0
+        return 0, None
     try:
         if not isinstance(cursor, str) or len(cursor) > CURSOR_MAX:
             raise ValueError
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        offset = data["o"]
+        offset, sort = data["o"], data.get("s")
         if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= MAX_OFFSET:
             raise ValueError
-        return offset
-    except (ValueError, KeyError, TypeError, RecursionError) as e:
+        if sort is not None and sort not in SORTS:
+            raise ValueError
+        return offset, sort
+    except (ValueError, KeyError, TypeError, RecursionError, AttributeError) as e:
         raise DatalakeError(
             400, "The cursor is not valid: start the listing again.", "BAD_CURSOR"
         ) from e
+
+
+def check_sort(sort: object) -> str | None:
+    if sort in (None, "", "rucio"):
+        return None
+    if sort not in SORTS:
+        raise DatalakeError(400, f"sort must be one of rucio, {', '.join(SORTS)}.", "BAD_SORT")
+    return str(sort)
+
+
+def check_position(position: object) -> int | None:
+    """A row to start at; negative counts from the end (-100: the last 100 rows)."""
+    if position in (None, ""):
+        return None
+    try:
+        value = int(position)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        value = MAX_OFFSET + 1
+    if isinstance(position, bool) or not -MAX_OFFSET <= value <= MAX_OFFSET:
+        raise DatalakeError(
+            400,
+            "position must be a row number (0 is the first row, -100 starts 100 rows before "
+            "the end).",
+            "BAD_POSITION",
+        )
+    return value
 
 
 def check_limit(limit: object) -> int:
@@ -169,9 +205,10 @@ def page(items: list[dict[str, Any]], more: bool, offset: int, size: int) -> dic
 class Browser:
     """Search and listings of one instance."""
 
-    def __init__(self, client: RucioClient, listings: ListingCache) -> None:
+    def __init__(self, client: RucioClient, listings: ListingCache, instance: str = "") -> None:
         self.client = client
         self.listings = listings
+        self.instance = instance
 
     async def search(
         self, did: object, type: object, filters: object, limit: object, cursor: object
@@ -227,20 +264,42 @@ class Browser:
         }
         return result
 
-    async def children(self, did: DID, limit: object, cursor: object) -> dict[str, Any]:
-        return await self._listing(did, "children", did_json, limit, cursor)
+    async def children(
+        self, did: DID, limit: object, cursor: object, sort: object, position: object
+    ) -> dict[str, Any]:
+        return await self._listing(did, "children", did_json, limit, cursor, sort, position)
 
-    async def files(self, did: DID, limit: object, cursor: object) -> dict[str, Any]:
-        return await self._listing(did, "files", file_json, limit, cursor)
+    async def files(
+        self, did: DID, limit: object, cursor: object, sort: object, position: object
+    ) -> dict[str, Any]:
+        return await self._listing(did, "files", file_json, limit, cursor, sort, position)
 
     async def _listing(
-        self, did: DID, kind: str, convert: Row, limit: object, cursor: object
+        self,
+        did: DID,
+        kind: str,
+        convert: Row,
+        limit: object,
+        cursor: object,
+        sort: object,
+        position: object,
     ) -> dict[str, Any]:
         size = check_limit(limit)
-        offset = decode_cursor(cursor)
+        offset, order = decode_sorted_cursor(cursor)
+        order = order if cursor else check_sort(sort)
+        start = check_position(position)
+        # Only a first page in Rucio's order reads afresh; a sort or a jump uses what was read.
+        fresh = not cursor and start is None and order is None
         read = self.client.did_children if kind == "children" else self.client.did_files
         listing = self.listings.get(
-            (kind, str(did)), fresh=offset == 0, lines=lambda: read(did), convert=convert
+            (self.instance, kind, str(did)), fresh=fresh, lines=lambda: read(did), convert=convert
         )
-        items, more = await listing.page(offset, size)
-        return page(items, more, offset, size)
+        items, more, offset = await listing.page(offset if start is None else start, size, order)
+        return {
+            "items": items,
+            "next_cursor": encode_cursor(offset + size, order) if more else None,
+            "offset": offset,
+            "read": listing.read,
+            "total": listing.count if listing.complete else None,
+            "sort": order or "rucio",
+        }

@@ -83,6 +83,7 @@ DATASET_REPLICA: Shape = {
     "available_length": OPT_INT,
     "available_bytes": OPT_INT,
 }
+BULK_DATASET_REPLICA: Shape = {**DATASET_REPLICA, "scope": STR, "name": STR}
 RSE: Shape = {"rse": STR}
 # Rucio writes an unlimited account (-1) as Infinity: a float.
 OPT_NUMBER = (int, float, type(None))
@@ -701,6 +702,19 @@ class RucioClient:
             params={"deep": "True"} if deep else None,
             shape=DATASET_REPLICA,
             context={"did": str(dataset)},
+        )
+
+    def dataset_replicas_bulk(self, datasets: list[DID]) -> AsyncIterator[dict[str, Any]]:
+        """Rucio's stored counts (the collection replicas abacus keeps) of many datasets in one
+        call: per dataset and RSE, ``scope``, ``name``, ``length``, ``available_length``,
+        ``available_bytes``."""
+        return self.stream(
+            "POST",
+            "replicas",
+            "datasets_bulk",
+            json_body={"dids": [{"scope": d.scope, "name": d.name} for d in datasets]},
+            idempotent=True,  # a POST that only reads
+            shape=BULK_DATASET_REPLICA,
         )
 
     async def close(self) -> None:

@@ -19,7 +19,7 @@ from ..errors import ConfigError, DatalakeError, shown
 from ..version import __version__
 from .auth import secret_env
 from .availability import Availability
-from .browse import DEFAULT_LIMIT, Browser
+from .browse import DEFAULT_LIMIT, Browser, did_type
 from .config import (
     DatalakeConfig,
     InstanceConfig,
@@ -51,6 +51,7 @@ class Instance:
         config: InstanceConfig,
         timeout: float,
         transport: httpx.AsyncBaseTransport | None,
+        listings: ListingCache,
         events_identity: str | None = None,
         *,
         is_default: bool = True,
@@ -62,8 +63,7 @@ class Instance:
             config, self.client, quota=self.quota, keeps_untagged=is_default
         )
         self.paths = PathResolver(config, self.client)
-        self.listings = ListingCache()
-        self.browse = Browser(self.client, self.listings)
+        self.browse = Browser(self.client, listings, config.name)
         self.availability = Availability(config, self.client, self.staging)
         self.uploads = Uploader(config, self.client, self.staging, self.paths)
         self.verifier = Verifier(config, self.client, self.staging, self.paths)
@@ -85,7 +85,6 @@ class Instance:
     async def close(self) -> None:
         if self.events is not None:
             await self.events.close()
-        self.listings.close()
         await self.staging.close()
         await self.client.close()
 
@@ -107,6 +106,14 @@ class DatalakeService:
         #: names this server's durable broker subscriptions (stable across its restarts); the
         #: Jupyter server sets it once its port is bound, headless kernels leave it None
         self.events_identity: str | None = None
+        # One cache for every user and instance of the server: its bounds are the server's.
+        self._listings: ListingCache | None = None
+
+    @property
+    def listings(self) -> ListingCache:
+        if self._listings is None:
+            self._listings = ListingCache()
+        return self._listings
 
     @classmethod
     def from_settings(
@@ -152,6 +159,7 @@ class DatalakeService:
                 self.config.instances[name],
                 self.config.request_timeout,
                 self._transport,
+                self.listings,
                 self.events_identity,
                 is_default=name == self.config.default_instance,
             )
@@ -265,20 +273,28 @@ class DatalakeService:
         did: str,
         limit: object = DEFAULT_LIMIT,
         cursor: object = None,
+        sort: object = None,
+        position: object = None,
         *,
         instance: str | None = None,
     ) -> dict[str, Any]:
-        return await self.instance(instance).browse.children(parse_did(did), limit, cursor)
+        return await self.instance(instance).browse.children(
+            parse_did(did), limit, cursor, sort, position
+        )
 
     async def files(
         self,
         did: str,
         limit: object = DEFAULT_LIMIT,
         cursor: object = None,
+        sort: object = None,
+        position: object = None,
         *,
         instance: str | None = None,
     ) -> dict[str, Any]:
-        return await self.instance(instance).browse.files(parse_did(did), limit, cursor)
+        return await self.instance(instance).browse.files(
+            parse_did(did), limit, cursor, sort, position
+        )
 
     # ---- availability -----------------------------------------------------------------------
 
@@ -369,10 +385,11 @@ class DatalakeService:
             inst.config.site_expression if qos in (None, "") else qos_expression(inst.config, qos)
         )
         info = await inst.client.did(parsed)
-        expected = 1 if info["type"] == "FILE" else info.get("length")
+        expected = 1 if did_type(info.get("type")) == "FILE" else info.get("length")
         released = await inst.staging.released(parsed)
         count = 0
-        async for entry in inst.paths.paths(parsed, expression):
+        kind = did_type(info.get("type"))
+        async for entry in inst.paths.paths(parsed, expression, kind):
             count += 1
             if released and entry["state"] == "AVAILABLE":
                 entry = {**entry, "state": "RELEASED"}
@@ -417,3 +434,6 @@ class DatalakeService:
         instances, self._instances = list(self._instances.values()), {}
         for inst in instances:
             await inst.close()
+        if self._listings is not None:
+            self._listings.close()
+            self._listings = None

@@ -403,7 +403,7 @@ class StagingManager:
         deep = size[1] is None or size[1] <= DEEP_REPLICA_LIMIT
         try:
             rses = set(await self.quota.rses(expression))
-            rows = await replica_rows(self.client, did, kind, deep)
+            rows, _ = await replica_rows(self.client, did, kind, deep)
         except DatalakeError:
             return None  # the next poll asks again; the staging is shown meanwhile
         arrived = sum(int(r["available_bytes"] or 0) for r in rows if r["rse"] in rses)

@@ -71,6 +71,7 @@ class Verb:
 
 _DID = ("did",)
 _PAGE = ("did", "limit", "cursor")
+_LISTING = (*_PAGE, "sort", "position")
 _SEARCH = ("did", "type", "filters", "limit", "cursor")
 _STAGE = ("dids", "qos", "lifetime", "source_qos", "start_in", "comment")
 
@@ -83,8 +84,8 @@ VERBS: dict[str, Verb] = {
         Verb("scopes", "GET", "scopes"),
         Verb("search", "GET", "search", _SEARCH, required=_DID),
         Verb("did_info", "GET", "did", _DID, required=_DID),
-        Verb("children", "GET", "did/children", _PAGE, required=_DID),
-        Verb("files", "GET", "did/files", _PAGE, required=_DID),
+        Verb("children", "GET", "did/children", _LISTING, required=_DID),
+        Verb("files", "GET", "did/files", _LISTING, required=_DID),
         Verb("replicas", "GET", "did/replicas", _DID, required=_DID),
         Verb("did_rules", "GET", "did/rules", _DID, required=_DID),
         Verb("qos", "GET", "qos"),

@@ -10,6 +10,10 @@ A loop stops when the rule is final, gone, or nobody asked about it for ``idle_a
 The cost to Rucio is independent of the number of tabs, and each update is a few counters
 whatever the file count. Every change of a cached staging bumps a sequence number and is told
 to the listeners (the browser's push) and to ``wait_change`` (a kernel's wait).
+The polls of one watcher's loops take turns: two are at least ``spacing`` seconds apart, so a
+panel opening on many stagings starts their loops together without a burst of reads (each
+loop's own interval is a lower bound; with many rules the turns set the pace, at most one read
+per ``spacing``). Event fetches do not wait for a turn: events are already coalesced.
 """
 
 from __future__ import annotations
@@ -67,8 +71,11 @@ class RuleWatcher:
         max_interval: float = 60.0,
         idle_after: float = 300.0,
         reconcile_interval: float = 300.0,
+        spacing: float = 1.0,
     ) -> None:
         self._fetch = fetch
+        self.spacing = spacing
+        self._turns: list[float] = []  # when the loops plan their next polls
         self.min_interval = min_interval
         self.max_interval = max_interval
         self.idle_after = idle_after
@@ -205,22 +212,24 @@ class RuleWatcher:
             entry.task = asyncio.get_running_loop().create_task(self._poll(rule_id, entry))
 
     async def _next_look(self, entry: _Entry, interval: float, live_interval: float) -> None:
-        """Sleep until the next look at the rule: an event, a change of mode, or the schedule."""
+        """Sleep until the next look at the rule: an event, a change of mode, or the schedule
+        (a poll takes its turn among the other loops' polls)."""
+        turn_at: float | None = None
         while True:
             entry.wake.clear()
             if entry.fetch_now:
                 return
+            now = time.monotonic()
             # A rule Rucio sends no events for is polled even while they are live.
             if self.events_live and entry.staging.get("notified", True):
                 if entry.fetched_at < self._live_since:
                     return  # fetched before the subscription: an event may have been missed
-                wait = (
-                    entry.fetched_at
-                    + min(live_interval, self.reconcile_interval)
-                    - time.monotonic()
-                )
+                turn_at = None
+                wait = entry.fetched_at + min(live_interval, self.reconcile_interval) - now
             else:
-                wait = entry.fetched_at + interval - time.monotonic()
+                if turn_at is None:
+                    turn_at = now + self._turn(max(0.0, entry.fetched_at + interval - now))
+                wait = turn_at - now
             if wait <= 0:
                 return
             with contextlib.suppress(asyncio.TimeoutError):
@@ -266,6 +275,19 @@ class RuleWatcher:
                 return
             interval = self.min_interval if changed else min(interval * 2, self.max_interval)
             live_interval = min(live_interval * 2, self.reconcile_interval)
+
+    def _turn(self, interval: float) -> float:
+        """Seconds until this loop's next poll: ``interval`` from now, moved later until it is
+        ``spacing`` away from the polls other loops have planned (a loop that polls in a minute
+        does not hold back one that polls in 2 s)."""
+        now = time.monotonic()
+        self._turns = [t for t in self._turns if t > now - self.spacing]
+        at = now + interval
+        for planned in sorted(self._turns):
+            if abs(planned - at) < self.spacing:
+                at = planned + self.spacing
+        self._turns.append(at)
+        return at - now
 
     async def close(self) -> None:
         tasks = [e.task for e in self._entries.values() if e.task and not e.task.done()]

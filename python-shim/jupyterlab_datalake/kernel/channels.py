@@ -19,7 +19,7 @@ import json
 import os
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -35,9 +35,13 @@ T = TypeVar("T")
 Json = dict[str, Any]
 
 
+#: lines an in-process stream hands over from the private loop at once
+STREAM_BATCH = 1000
+
+
 class Channel(ABC):
-    """Runs the service's verbs; each answers the route's JSON as dicts (a list of lines when
-    the verb streams)."""
+    """Runs the service's verbs; each answers the route's JSON as dicts (an iterator of lines,
+    read as they arrive, when the verb streams)."""
 
     def call(self, verb: str, *args: Any, instance: str | None = None, **kwargs: Any) -> Any:
         spec = VERBS[verb]
@@ -92,20 +96,26 @@ class HttpChannel(Channel):
         _raise_for_status(response, path)
         return response.json() if response.content else None
 
-    def _lines(self, method: str, path: str, request: dict[str, Any]) -> list[Json]:
+    def _lines(self, method: str, path: str, request: dict[str, Any]) -> Iterator[Json]:
         try:
             with self._http.stream(method, path, **request) as response:
                 if response.status_code >= 400:
                     response.read()
                     _raise_for_status(response, path)
-                lines = [json.loads(line) for line in response.iter_lines() if line.strip()]
+                for text in response.iter_lines():
+                    if not text.strip():
+                        continue
+                    line = json.loads(text)
+                    # The service failed after the stream began: the shim ends it with one
+                    # error line.
+                    if "error" in line:
+                        error = line["error"]
+                        raise DatalakeError(
+                            502, error["message"], error.get("reason", "RUCIO_ERROR")
+                        )
+                    yield line
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
-        # The service failed after the stream began: the shim ends it with one error line.
-        if lines and "error" in lines[-1]:
-            error = lines[-1]["error"]
-            raise DatalakeError(502, error["message"], error.get("reason", "RUCIO_ERROR"))
-        return lines
 
     def _unreachable(self, exc: Exception) -> DatalakeError:
         return DatalakeError(
@@ -155,12 +165,39 @@ class InProcessChannel(Channel):
     def _call(self, verb: Verb, arguments: dict[str, Any], instance: str | None) -> Any:
         if verb.per_instance:
             arguments = {**arguments, "instance": instance}
+        if verb.stream:
+            return self._lines(verb.name, arguments)
 
         async def run(service: DatalakeService) -> Any:
-            answer = service.call(verb.name, arguments)
-            return [line async for line in answer] if verb.stream else await answer
+            return await service.call(verb.name, arguments)
 
         return self._run(run)
+
+    def _lines(self, verb: str, arguments: dict[str, Any]) -> Iterator[Json]:
+        """The stream's lines, handed over from the private loop a batch at a time."""
+        lines: AsyncIterator[Json] | None = None
+
+        async def batch(service: DatalakeService) -> list[Json]:
+            nonlocal lines
+            if lines is None:
+                lines = service.call(verb, arguments)
+            out: list[Json] = []
+            async for line in lines:
+                out.append(line)
+                if len(out) == STREAM_BATCH:
+                    break
+            return out
+
+        async def close(_: DatalakeService) -> None:
+            if lines is not None:
+                await lines.aclose()  # type: ignore[attr-defined]
+
+        try:
+            while chunk := self._run(batch):
+                yield from chunk
+        finally:
+            if lines is not None and self._loop is not None:
+                self._run(close)
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         with self._lock:

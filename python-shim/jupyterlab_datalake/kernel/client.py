@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -27,6 +27,54 @@ Json = dict[str, Any]
 PAGE = 1000
 # What ``paths`` raises when staging (again) brings the files near the hub.
 STAGE_AGAIN = ("NOT_STAGED", "RELEASED")
+# The states of files without a path, the first one present being the one ``paths`` raises for.
+REFUSAL_ORDER = ("MISSING", "RELEASED", "REFUSED", "REMOTE")
+
+
+def _usable(line: Json, urls: bool) -> str | None:
+    """None when the ``paths`` line gives something to open, else why not (``REMOTE``: near
+    the hub on storage this server does not mount, and no URLs asked for)."""
+    if line.get("state") != "AVAILABLE":
+        return str(line.get("state", ""))
+    return None if line.get("path") or urls else "REMOTE"
+
+
+def _refusal(
+    state: str, did: str, qos: str | None, files: str, rses: set[str], count: int | None = None
+) -> DatalakeError:
+    """The error for files of ``did`` in ``state``; ``files`` says which ("3 of 12", "File x"),
+    ``count`` how many when known."""
+    where = f" in QoS class {qos}" if qos else ""
+    stage = f"%datalake stage {did} --qos {qos or 'CLASS'} --wait"
+    if state == "MISSING":
+        return DatalakeError(
+            409,
+            f"{files} files of {did} are not near the hub{where}: stage them with {stage} "
+            "(%datalake qos lists the classes).",
+            "NOT_STAGED",
+        )
+    if state == "RELEASED":
+        return DatalakeError(
+            409,
+            f"Your staging of {did} was released: its {f'{count} ' if count else ''}files stay "
+            f"near the hub only until Rucio deletes them. To keep using them, {stage}.",
+            "RELEASED",
+        )
+    if state == "REMOTE":
+        names = ", ".join(sorted(rses))
+        return DatalakeError(
+            409,
+            f"{files} files of {did} are near the hub on {names}, which this server does not "
+            f"mount: read them over the network with datalake.paths({did!r}, urls=True), or ask "
+            f"the operators to mount {names}.",
+            "NOT_LOCAL",
+        )
+    return DatalakeError(
+        409,
+        f"{files} files of {did} lead out of the mounted storage (a symbolic link on it?), so "
+        "they are not given: tell the operators.",
+        "PATH_REFUSED",
+    )
 
 
 class Datalake:
@@ -209,47 +257,48 @@ class Datalake:
                     "CORRUPTED",
                 )
         lines = self.channel.call("paths", did, qos=qos, instance=instance)
-        by_state: dict[str, list[Json]] = {}
+        # Read as the lines arrive: only the paths are kept, the rest is counted.
+        paths: list[str] = []
+        dids: list[str] = []
+        rses: list[str | None] = []
+        names: dict[str | None, str | None] = {}  # one string per RSE, shared by its files
+        refused: dict[str, int] = {}
+        remote_rses: set[str] = set()
         for line in lines:
-            local = line.get("state") != "AVAILABLE" or line.get("path") or urls
-            by_state.setdefault(line.get("state", "") if local else "REMOTE", []).append(line)
-        total = len(lines)
-        where = f" in QoS class {qos}" if qos else ""
-        stage = f"%datalake stage {did} --qos {qos or 'CLASS'} --wait"
-        if "MISSING" in by_state:
-            raise DatalakeError(
-                409,
-                f"{len(by_state['MISSING'])} of {total} files of {did} are not near the hub"
-                f"{where}: stage them with {stage} (%datalake qos lists the classes).",
-                "NOT_STAGED",
-            )
-        if "RELEASED" in by_state:
-            raise DatalakeError(
-                409,
-                f"Your staging of {did} was released: its {len(by_state['RELEASED'])} files stay "
-                f"near the hub only until Rucio deletes them. To keep using them, {stage}.",
-                "RELEASED",
-            )
-        if "REFUSED" in by_state:
-            raise DatalakeError(
-                409,
-                f"{len(by_state['REFUSED'])} of {total} files of {did} lead out of the mounted "
-                "storage (a symbolic link on it?), so they are not given: tell the operators.",
-                "PATH_REFUSED",
-            )
-        if "REMOTE" in by_state:
-            rses = ", ".join(sorted({line.get("rse") or "?" for line in by_state["REMOTE"]}))
-            raise DatalakeError(
-                409,
-                f"{len(by_state['REMOTE'])} of {total} files of {did} are near the hub on {rses}, "
-                f"which this server does not mount: read them over the network with "
-                f"datalake.paths({did!r}, urls=True), or ask the operators to mount {rses}.",
-                "NOT_LOCAL",
-            )
-        found = DidPaths((line.get("path") or line["url"] for line in lines), did, qos, lines)
+            state = _usable(line, urls)
+            if state is None:
+                paths.append(line.get("path") or line["url"])
+                dids.append(line["did"])
+                rses.append(names.setdefault(line.get("rse"), line.get("rse")))
+                continue
+            refused[state] = refused.get(state, 0) + 1
+            if state == "REMOTE":
+                remote_rses.add(line.get("rse") or "?")
+        total = len(paths) + sum(refused.values())
+        for state in REFUSAL_ORDER:
+            if state in refused:
+                files = f"{refused[state]} of {total}"
+                raise _refusal(state, did, qos, files, remote_rses, refused[state])
+        found = DidPaths(paths, did, qos, dids, rses)
         self._handed_out = [r for r in self._handed_out if r() is not None]
         self._handed_out.append(weakref.ref(found))
         return found
+
+    def iter_paths(
+        self,
+        did: str,
+        *,
+        qos: str | None = None,
+        urls: bool = False,
+        instance: str | None = None,
+    ) -> Iterator[str]:
+        """The paths of ``paths()`` one at a time, as Rucio lists them, holding none: for DIDs
+        of a million files. Raises, as ``paths`` does, at the first file that has no path."""
+        for line in self.channel.call("paths", did, qos=qos, instance=instance):
+            state = _usable(line, urls)
+            if state is not None:
+                raise _refusal(state, did, qos, f"File {line.get('did')}", {line.get("rse") or "?"})
+            yield line.get("path") or line["url"]
 
     def extend(
         self,
@@ -317,14 +366,17 @@ class Datalake:
         names = [os.path.abspath(os.path.expanduser(os.fspath(p))) for p in given]
         if not names:
             raise DatalakeError(400, "Name at least one file or directory to upload.", "BAD_PATHS")
-        lines = self.channel.call(
-            "upload",
-            names,
-            did_or_scope,
-            qos=qos,
-            dataset=dataset,
-            lifetime=None if lifetime is None else parse_duration(lifetime),
-            instance=instance,
+        # One short line per file, kept: the failures are raised after the whole answer.
+        lines = list(
+            self.channel.call(
+                "upload",
+                names,
+                did_or_scope,
+                qos=qos,
+                dataset=dataset,
+                lifetime=None if lifetime is None else parse_duration(lifetime),
+                instance=instance,
+            )
         )
         raise_failures(lines, "Could not upload")
         return Uploaded(lines, qos)
@@ -362,8 +414,7 @@ class Datalake:
             handed = ref()
             if handed is not None and handed.did in dids:
                 fresh = self.paths(handed.did, qos=qos, instance=instance)
-                handed[:] = fresh
-                handed.qos, handed.entries = qos, fresh.entries
+                handed.take(fresh)
 
     def verify(self, did: str, report: bool = False, *, instance: str | None = None) -> Verified:
         """Check the adler32 of every local copy of the files of ``did`` against Rucio's.
@@ -371,7 +422,7 @@ class Datalake:
         Returns one line per copy (``.mismatches`` lists file, RSE, expected and found). With
         ``report=True`` each mismatching copy is declared suspicious to Rucio with the reason.
         """
-        lines = self.channel.call("verify", did, report=report, instance=instance)
+        lines = list(self.channel.call("verify", did, report=report, instance=instance))
         return Verified(lines, did)
 
     def _resolve(self, target: str | Iterable[str] | Staging, instance: str | None) -> Staging:

@@ -101,7 +101,9 @@ class QosClasses(TableResult, list):
 class DidPaths(list):
     """Local paths (``str``) of the files of ``did`` near the hub, in the order Rucio lists them.
 
-    ``entries`` keeps each file's line from the shim (``did``, ``path``, ``url``, ``rse``).
+    ``entries`` gives each file's line from the shim (``did``, ``state``, ``path``, ``url``,
+    ``rse``), made on demand from what is kept per file: its DID and RSE names (the RSE names
+    shared), not a dict each; ``datalake.iter_paths`` keeps nothing.
     """
 
     def __init__(
@@ -109,12 +111,33 @@ class DidPaths(list):
         paths: Iterable[str],
         did: str,
         qos: str | None = None,
-        entries: list[dict[str, Any]] | None = None,
+        dids: list[str] | None = None,
+        rses: list[str | None] | None = None,
     ) -> None:
         super().__init__(paths)
         self.did = did
         self.qos = qos
-        self.entries = entries or []
+        self._dids = dids or []
+        self._rses = rses or []
+
+    @property
+    def entries(self) -> list[dict[str, Any]]:
+        # A URL (``urls=True``, storage not mounted) has a scheme; a local path never does.
+        return [
+            {
+                "did": did,
+                "state": "AVAILABLE",
+                "path": None if "://" in value else value,
+                "url": value if "://" in value else None,
+                "rse": rse,
+            }
+            for did, value, rse in zip(self._dids, self, self._rses, strict=True)
+        ]
+
+    def take(self, fresh: DidPaths) -> None:
+        """Become ``fresh`` in place (a move switches the lists a kernel holds to new copies)."""
+        self[:] = fresh
+        self.qos, self._dids, self._rses = fresh.qos, fresh._dids, fresh._rses
 
 
 class Staging(TableResult):

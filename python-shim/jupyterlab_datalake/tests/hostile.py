@@ -90,13 +90,13 @@ ROUTES = [
         "GET",
         "did/children",
         {"did": "demo:lofar-obs"},
-        ("did", "limit", "cursor", "instance"),
+        ("did", "limit", "cursor", "sort", "position", "instance"),
     ),
     Route(
         "GET",
         "did/files",
         {"did": "demo:lofar-obs-sb000"},
-        ("did", "limit", "cursor", "instance"),
+        ("did", "limit", "cursor", "sort", "position", "instance"),
     ),
     Route("GET", "did/replicas", {"did": "demo:lofar-obs-sb000"}, ("did", "instance")),
     Route("GET", "did/rules", {"did": "demo:lofar-obs-sb000"}, ("did", "instance")),
@@ -155,7 +155,9 @@ def blank_in_a_query(value: str) -> bool:
 
 def accepted(route: Route, field: str, value: Any) -> bool:
     """The cases that are no mistake: a search of a valid pattern (a bare scope such as
-    ``NaN``) and text as a staging's comment."""
+    ``NaN``), a listing's last row (``position=-1``) and text as a staging's comment."""
+    if field == "position" and value == "-1":
+        return True
     if route.in_body:
         return field == "comment" and staging_comment(value) is not None
     if route.path == "search" and field == "did":

@@ -5,3 +5,28 @@ async def test_replicating_state_near_hub(service, fake_rucio):
     await service.stage(["demo:lofar-obs-sb002"], qos="FAST")
     info = await service.did_info("demo:lofar-obs-sb002")
     assert info["near_hub"]["state"] == "REPLICATING"
+
+
+async def test_container_details_ask_rucio_a_bounded_number_of_times(service, fake_rucio):
+    """Stored counts of all its datasets in one call; the content read only up to the cap."""
+    for n in range(250):
+        fake_rucio.add_collection("demo", f"many-{n:03d}", "DATASET", None)
+    fake_rucio.add_collection("demo", "many", "CONTAINER")
+    fake_rucio.children[("demo", "many")] = [("demo", f"many-{n:03d}") for n in range(250)]
+    fake_rucio.calls.clear()
+    info = await service.did_info("demo:many")
+    assert info["near_hub"] == {"state": "NONE", "rses": [], "sampled_datasets": 200}
+    bulk = [c for c in fake_rucio.calls if c[1].endswith("/replicas/datasets_bulk")]
+    assert len(bulk) == 2 and len(fake_rucio.calls) <= 8
+    assert not [c for c in fake_rucio.calls if c[1].endswith("/datasets")]
+
+
+async def test_a_container_is_near_the_hub_only_when_every_dataset_is(service, fake_rucio):
+    await service.stage(["demo:lofar-obs-sb000"], qos="FAST")
+    (rule,) = fake_rucio.rules
+    fake_rucio.advance(rule)
+    info = await service.did_info("demo:lofar-obs")
+    assert info["near_hub"]["state"] == "PARTIAL" and info["near_hub"]["rses"] == ["HUB-FAST"]
+    replicas = await service.replicas("demo:lofar-obs")
+    hub = next(r for r in replicas["rses"] if r["rse"] == "HUB-FAST")
+    assert hub["files"] == 4 and "sampled_datasets" not in replicas

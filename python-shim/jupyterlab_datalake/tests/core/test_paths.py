@@ -33,7 +33,20 @@ async def test_paths_stream_in_chunks_and_never_invent_paths():
     assert {e["state"] for e in entries[900:]} == {"MISSING"}
     assert all(e["path"] is None and e["url"] is None for e in entries[900:])
     posts = [c for c in fake.calls if c == ("POST", "/rucio/replicas/list")]
-    assert len(posts) == 3  # 500-file chunks
+    assert len(posts) == 1 + 3  # is any file near the hub? then 500-file chunks
     fast = [e async for e in svc.paths("demo:big", qos="FAST")]
     assert fast[800]["state"] == "MISSING"  # HUB-CHEAP does not count for FAST
     await svc.close()
+
+
+async def test_a_dataset_with_nothing_near_the_hub_costs_one_lookup(service, fake_rucio):
+    """demo:lofar-obs: sb000 near the hub, sb001 and sb002 not. Their files are MISSING
+    without a lookup per chunk; the container is resolved dataset by dataset."""
+    for key in fake_rucio.files_of(("demo", "lofar-obs-sb000")):
+        fake_rucio.replicas[key]["HUB-FAST"] = "AVAILABLE"
+    fake_rucio.calls.clear()
+    entries = [e async for e in service.paths("demo:lofar-obs")]
+    assert [e["state"] for e in entries] == ["AVAILABLE"] * 4 + ["MISSING"] * 8
+    assert [e["did"] for e in entries][4] == "demo:lofar-obs-sb001.f0"
+    posts = [c for c in fake_rucio.calls if c == ("POST", "/rucio/replicas/list")]
+    assert len(posts) == 3 + 1  # one dataset-wide look each, one chunk for sb000

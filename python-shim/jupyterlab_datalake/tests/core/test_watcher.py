@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from jupyterlab_datalake.core.watcher import RuleWatcher
 from jupyterlab_datalake.errors import DatalakeError
 
@@ -27,7 +29,7 @@ class Rule:
 
 async def test_one_loop_shared_by_all_readers():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.05, max_interval=0.05)
+    watcher = RuleWatcher(rule.fetch, min_interval=0.05, max_interval=0.05, spacing=0)
     watcher.put("r1", dict(rule.state))
     for _ in range(50):  # fifty tabs asking all the time
         assert watcher.get("r1")["state"] == "REPLICATING"
@@ -39,7 +41,7 @@ async def test_one_loop_shared_by_all_readers():
 
 async def test_backoff_grows_without_change_and_resets_on_change():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.16)
+    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.16, spacing=0)
     watcher.put("r1", dict(rule.state))
     await asyncio.sleep(0.6)
     quiet = rule.calls  # 0.02 + 0.04 + 0.08 + 0.16 + 0.16 ... → about 5
@@ -53,7 +55,9 @@ async def test_backoff_grows_without_change_and_resets_on_change():
 
 async def test_stops_when_ok_and_when_unwatched():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05)
+    watcher = RuleWatcher(
+        rule.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05, spacing=0
+    )
     watcher.put("r1", dict(rule.state))
     rule.state = {"state": "OK", "files_ok": 4}
     await until(lambda: not watcher.is_polling("r1"))
@@ -63,7 +67,9 @@ async def test_stops_when_ok_and_when_unwatched():
     assert rule.calls == calls
 
     other = Rule()
-    watcher2 = RuleWatcher(other.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05)
+    watcher2 = RuleWatcher(
+        other.fetch, min_interval=0.01, max_interval=0.01, idle_after=0.05, spacing=0
+    )
     watcher2.put("r2", dict(other.state))
     await until(lambda: not watcher2.is_polling("r2"))  # nobody reads: the loop ends
     await watcher.close()
@@ -81,10 +87,39 @@ async def test_gone_rule_is_forgotten():
     await watcher.close()
 
 
+async def test_many_rules_watched_at_once_take_turns():
+    """A panel opening on 20 stagings: their first reads are spread, never a burst."""
+    loop = asyncio.get_running_loop()
+    times: list[float] = []
+
+    async def fetch(rule_id):
+        times.append(loop.time())
+        return {"state": "REPLICATING", "files_ok": 0}
+
+    watcher = RuleWatcher(fetch, min_interval=0.05, max_interval=10.0, spacing=0.05)
+    start = loop.time()
+    for n in range(20):
+        watcher.put(f"r{n}", {"state": "REPLICATING", "files_ok": 0})
+    await asyncio.sleep(0.5)
+    await watcher.close()
+    # Turns of 0.05 s from 0.05 s on: at most 10 reads in 0.5 s (a late loop only delays
+    # them), where one loop per rule alone would have read all 20 at 0.05 s.
+    assert 3 <= len(times) <= 10
+    assert len([t for t in times if t - start < 0.12]) <= 3
+
+
+def test_a_loop_far_ahead_does_not_hold_back_the_others():
+    watcher = RuleWatcher(Rule().fetch, spacing=1.0)
+    assert watcher._turn(60) == pytest.approx(60, abs=0.01)
+    assert watcher._turn(2) == pytest.approx(2, abs=0.01)
+    assert watcher._turn(2) == pytest.approx(3, abs=0.01)  # a turn later, not at 61 s
+    assert watcher._turn(59.5) == pytest.approx(61, abs=0.01)
+
+
 async def test_an_event_burst_is_one_fetch_and_unwatched_ids_are_ignored(monkeypatch):
     monkeypatch.setattr("jupyterlab_datalake.core.watcher.EVENT_COALESCE", 0.02)
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.01, reconcile_interval=60)
+    watcher = RuleWatcher(rule.fetch, min_interval=0.01, reconcile_interval=60, spacing=0)
     watcher.set_events_live(True)
     watcher.put("r1", dict(rule.state))
     await asyncio.sleep(0.1)
@@ -103,7 +138,9 @@ async def test_a_rule_rucio_sends_no_events_for_is_polled_while_events_are_live(
     # will ever name it, so the slow reconcile alone would leave it stale for minutes.
     rule = Rule()
     rule.state["notified"] = False
-    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60)
+    watcher = RuleWatcher(
+        rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60, spacing=0
+    )
     watcher.set_events_live(True)
     watcher.put("r1", dict(rule.state))
     rule.state = {"state": "OK", "files_ok": 4, "notified": False}
@@ -113,7 +150,9 @@ async def test_a_rule_rucio_sends_no_events_for_is_polled_while_events_are_live(
 
 async def test_polls_while_the_broker_is_down_and_looks_once_when_it_is_back():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60)
+    watcher = RuleWatcher(
+        rule.fetch, min_interval=0.02, max_interval=0.02, reconcile_interval=60, spacing=0
+    )
     watcher.put("r1", dict(rule.state))
     await asyncio.sleep(0.15)
     polling = rule.calls
@@ -129,7 +168,7 @@ async def test_polls_while_the_broker_is_down_and_looks_once_when_it_is_back():
 
 async def test_changes_reach_listeners_and_waiters_once():
     rule = Rule()
-    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02)
+    watcher = RuleWatcher(rule.fetch, min_interval=0.02, max_interval=0.02, spacing=0)
     heard = []
     watcher.add_listener(lambda rule_id, staging: heard.append((rule_id, staging)))
     watcher.put("r1", dict(rule.state))

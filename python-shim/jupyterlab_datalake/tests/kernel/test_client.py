@@ -125,6 +125,22 @@ def test_stage_wait_paths(lake, stub):
     assert paths.did == "demo:lofar-obs-sb000"
     assert paths[0] == "/storage/HUB-FAST/demo/lofar-obs-sb000.f0"
     assert all(isinstance(p, str) for p in paths)
+    assert paths.entries[0] == {
+        "did": "demo:lofar-obs-sb000.f0",
+        "state": "AVAILABLE",
+        "path": paths[0],
+        "url": None,
+        "rse": "HUB-FAST",
+    }
+    assert list(lake.iter_paths("demo:lofar-obs-sb000")) == list(paths)
+
+
+def test_iter_paths_raises_at_the_first_file_without_a_path(lake):
+    paths = lake.iter_paths("demo:lofar-obs-sb001", qos="FAST")
+    with pytest.raises(DatalakeError) as info:
+        next(paths)
+    assert info.value.reason == "NOT_STAGED"
+    assert "%datalake stage demo:lofar-obs-sb001 --qos FAST --wait" in info.value.message
 
 
 def test_wait_asks_the_shim_for_each_next_change_and_never_sleeps(lake, stub):
@@ -356,7 +372,7 @@ def test_secret_never_shown(http):
 
 def test_http_paths_raise_the_error_that_ends_the_stream(http):
     with pytest.raises(DatalakeError) as info:
-        http.call("paths", "demo:broken")
+        list(http.call("paths", "demo:broken"))
     assert info.value.reason == "RUCIO_TIMEOUT" and "timed out" in info.value.message
 
 
@@ -392,6 +408,7 @@ class FakeService:
     def __init__(self) -> None:
         self.loops: set[int] = set()
         self.closed = False
+        self.streams = 0  # paths streams open
 
     async def qos(self, instance=None):
         self.loops.add(id(asyncio.get_running_loop()))
@@ -402,15 +419,19 @@ class FakeService:
         raise DatalakeError(404, f"{did} does not exist.", "DID_NOT_FOUND")
 
     async def paths(self, did, qos=None, instance=None):
-        for i in range(3):
-            await asyncio.sleep(0)
-            yield {
-                "did": f"{did}.{i}",
-                "state": "AVAILABLE",
-                "path": f"/p/{i}",
-                "url": None,
-                "rse": "R",
-            }
+        self.streams += 1
+        try:
+            for i in range(int(did.rsplit("-", 1)[1]) if "-" in did else 3):
+                await asyncio.sleep(0)
+                yield {
+                    "did": f"{did}.{i}",
+                    "state": "AVAILABLE",
+                    "path": f"/p/{i}",
+                    "url": None,
+                    "rse": "R",
+                }
+        finally:
+            self.streams -= 1
 
     async def close(self):
         self.closed = True
@@ -427,11 +448,25 @@ async def test_in_process_channel_inside_a_running_loop():
     assert channel.call("qos")["classes"] == []
     assert service.loops and id(asyncio.get_running_loop()) not in service.loops
     assert len(service.loops) == 1
-    assert [line["path"] for line in channel.call("paths", "demo:ds")] == ["/p/0", "/p/1", "/p/2"]
+    lines = channel.call("paths", "demo:ds")
+    assert not isinstance(lines, list)  # a stream, read as it arrives
+    assert [line["path"] for line in lines] == ["/p/0", "/p/1", "/p/2"]
     with pytest.raises(DatalakeError, match="does not exist"):
         channel.call("did_info", "demo:nope")
     channel.close()
     assert service.closed
+
+
+def test_in_process_paths_stream_in_batches_and_stop_when_left():
+    service = FakeService()
+    channel = InProcessChannel(lambda: service, "fake")
+    lines = channel.call("paths", "demo:ds-2500")
+    assert [next(lines)["path"] for _ in range(1001)][-1] == "/p/1000"
+    assert service.streams == 1  # the rest is still in Rucio's hands, not read ahead
+    lines.close()  # the notebook stops iterating: the service's stream is closed too
+    assert service.streams == 0
+    assert sum(1 for _ in channel.call("paths", "demo:ds-2500")) == 2500
+    channel.close()
 
 
 def test_extending_a_handle_costs_one_call_per_rule(lake, stub):
