@@ -107,6 +107,7 @@ def servers() -> Iterator[dict[str, object]]:
                 "proxy": proxy_url,
                 "rucio": rucio_url,
                 "server_pid": server.pid,
+                "direct_server_pid": direct_server.pid,
             }
         finally:
             for process in (server, direct_server, proxy):

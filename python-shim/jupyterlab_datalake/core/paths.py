@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 SCHEMES = ["file", "root", "davs", "https"]
 CHUNK = 500
+# Files read while Rucio is still asked whether any file of their dataset is near the hub.
+HELD = 5000
 # Containers inside containers are followed this deep (Rucio allows nesting; nobody nests more).
 MAX_DEPTH = 8
 
@@ -166,16 +168,31 @@ class PathResolver:
         self, did: DID, expression: str, kind: str = "DATASET"
     ) -> AsyncIterator[dict[str, Any]]:
         """One entry per file of ``did`` (a ``FILE``, ``DATASET`` or ``CONTAINER``)."""
-        if kind == "CONTAINER":
-            for dataset in await self._datasets(did):
-                async for entry in self._dataset_paths(dataset, expression):
-                    yield entry
-        elif kind == "DATASET":
-            async for entry in self._dataset_paths(did, expression):
-                yield entry
-        else:
+        if kind == "FILE":
             async for entry in self._chunked(did, expression):
                 yield entry
+            return
+        datasets = await self._datasets(did) if kind == "CONTAINER" else [did]
+        # Rucio takes about half a second to say a 100k-file dataset has nothing near the hub:
+        # the next dataset's look runs while this one's files are read (one ahead, no more).
+        looks: list[asyncio.Task[bool]] = []
+        try:
+            for index, dataset in enumerate(datasets):
+                if not looks:
+                    looks.append(asyncio.create_task(self._any_near(dataset, expression)))
+                if index + 1 < len(datasets):
+                    looks.append(
+                        asyncio.create_task(self._any_near(datasets[index + 1], expression))
+                    )
+                entries = self._dataset_paths(dataset, expression, looks[0])
+                async with contextlib.aclosing(entries):
+                    async for entry in entries:
+                        yield entry
+                looks.pop(0)
+        finally:
+            for look in looks:
+                look.cancel()
+            await asyncio.gather(*looks, return_exceptions=True)
 
     async def _datasets(self, container: DID, depth: int = 0) -> list[DID]:
         """The datasets of a container, nested containers followed, in Rucio's order (names
@@ -193,13 +210,25 @@ class PathResolver:
                 datasets += await self._datasets(inner, depth + 1)
         return datasets
 
-    async def _dataset_paths(self, dataset: DID, expression: str) -> AsyncIterator[dict[str, Any]]:
-        if await self._any_near(dataset, expression):
-            async for entry in self._chunked(dataset, expression):
-                yield entry
-            return
+    async def _dataset_paths(
+        self, dataset: DID, expression: str, look: asyncio.Task[bool]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The dataset's entries; its first files are read while ``look`` (is any file near
+        the hub?) is still out, up to ``HELD`` of them."""
         lines = self.client.did_files(dataset)
         async with contextlib.aclosing(lines):
+            held: list[dict[str, str]] = []
+            if not look.done():
+                async for item in lines:
+                    held.append({"scope": item["scope"], "name": item["name"]})
+                    if look.done() or len(held) >= HELD:
+                        break
+            if await look:
+                async for entry in self._chunked(dataset, expression, held, lines):
+                    yield entry
+                return
+            for item in held:
+                yield missing(f"{item['scope']}:{item['name']}")
             async for item in lines:
                 yield missing(f"{item['scope']}:{item['name']}")
 
@@ -220,11 +249,23 @@ class PathResolver:
                 raise
         return False
 
-    async def _chunked(self, did: DID, expression: str) -> AsyncIterator[dict[str, Any]]:
-        chunk: list[dict[str, str]] = []
-        lines = self.client.did_files(did)
-        async with contextlib.aclosing(lines):
-            async for item in lines:
+    async def _chunked(
+        self,
+        did: DID,
+        expression: str,
+        held: list[dict[str, str]] | None = None,
+        lines: AsyncIterator[dict[str, Any]] | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Entries resolved ``self.chunk`` files at a time: ``held`` first, then ``lines`` (the
+        rest of a file list already begun) or the DID's file list."""
+        chunk = list(held or [])
+        rest = lines if lines is not None else self.client.did_files(did)
+        async with contextlib.aclosing(rest):
+            while len(chunk) >= self.chunk:
+                async for entry in self._resolve(chunk[: self.chunk], expression):
+                    yield entry
+                chunk = chunk[self.chunk :]
+            async for item in rest:
                 chunk.append({"scope": item["scope"], "name": item["name"]})
                 if len(chunk) >= self.chunk:
                     async for entry in self._resolve(chunk, expression):

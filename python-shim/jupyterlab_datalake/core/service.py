@@ -9,6 +9,7 @@ staging and paths.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Mapping
 from typing import Any, TypeVar
@@ -27,6 +28,7 @@ from .config import (
     read_config_file,
     resolve_config,
 )
+from .deadlines import lines_within
 from .did import parse_did
 from .events import RuleEvents
 from .listings import ListingCache
@@ -177,7 +179,9 @@ class DatalakeService:
         verb an async iterator. Routes and the in-process kernel channel call verbs this way,
         so every user-facing call ends in time whatever Rucio does."""
         answer = getattr(self, VERBS[verb].name)(**arguments)
-        return self._lines_in_time(answer) if VERBS[verb].stream else self._in_time(answer)
+        if VERBS[verb].stream:
+            return lines_within(answer, self.deadline, self._late)
+        return self._in_time(answer)
 
     def _late(self) -> DatalakeError:
         return DatalakeError(
@@ -195,17 +199,6 @@ class DatalakeService:
                 return await answer
         except TimeoutError:
             raise self._late() from None
-
-    async def _lines_in_time(self, lines: AsyncIterator[T]) -> AsyncIterator[T]:
-        try:
-            while True:
-                try:
-                    line = await self._in_time(anext(lines))
-                except StopAsyncIteration:
-                    return
-                yield line
-        finally:
-            await lines.aclose()  # type: ignore[attr-defined]
 
     # ---- instances and identity -------------------------------------------------------------
 
@@ -389,11 +382,13 @@ class DatalakeService:
         released = await inst.staging.released(parsed)
         count = 0
         kind = did_type(info.get("type"))
-        async for entry in inst.paths.paths(parsed, expression, kind):
-            count += 1
-            if released and entry["state"] == "AVAILABLE":
-                entry = {**entry, "state": "RELEASED"}
-            yield entry
+        entries = inst.paths.paths(parsed, expression, kind)
+        async with contextlib.aclosing(entries):  # a reader gone stops the lookups at once
+            async for entry in entries:
+                count += 1
+                if released and entry["state"] == "AVAILABLE":
+                    entry = {**entry, "state": "RELEASED"}
+                yield entry
         if expected is not None and count < expected:
             raise DatalakeError(
                 502,

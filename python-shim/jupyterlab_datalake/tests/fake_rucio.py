@@ -87,12 +87,19 @@ class FakeRucio:
         self.replicas[(scope, name)] = dict(rses)
 
     def add_collection(
-        self, scope: str, name: str, kind: str, parent: tuple[str, str] | None = None
+        self,
+        scope: str,
+        name: str,
+        kind: str,
+        parent: tuple[str, str] | None = None,
+        *,
+        open: bool = True,
     ) -> None:
         self.dids[(scope, name)] = {
             "scope": scope,
             "name": name,
             "type": kind,
+            "open": open,
             "bytes": None,
             "length": None,
         }
@@ -330,7 +337,12 @@ class FakeRucio:
                 404, "DataIdentifierNotFound", f"Data identifier '{scope}:{name}' not found"
             )
         if suffix is None:
-            return httpx.Response(200, json=self.did_view(key))
+            view = self.did_view(key)
+            # As Rucio: an open collection's counts are summed only when asked (dynamic_depth);
+            # a closed one's were stored when it was closed.
+            if view.get("open") and "dynamic_depth" not in request.url.params:
+                view.update(bytes=None, length=None)
+            return httpx.Response(200, json=view)
         if suffix == "meta":
             did = self.dids[key]
             return httpx.Response(

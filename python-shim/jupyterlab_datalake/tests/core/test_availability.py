@@ -11,7 +11,7 @@ async def test_container_details_ask_rucio_a_bounded_number_of_times(service, fa
     """Stored counts of all its datasets in one call; the content read only up to the cap."""
     for n in range(250):
         fake_rucio.add_collection("demo", f"many-{n:03d}", "DATASET", None)
-    fake_rucio.add_collection("demo", "many", "CONTAINER")
+    fake_rucio.add_collection("demo", "many", "CONTAINER", open=False)
     fake_rucio.children[("demo", "many")] = [("demo", f"many-{n:03d}") for n in range(250)]
     fake_rucio.calls.clear()
     info = await service.did_info("demo:many")

@@ -1,6 +1,7 @@
 """The Rucio client: URLs, error mapping, retries, deadlines, streaming, 401 handling."""
 
 import asyncio
+import json
 from urllib.parse import unquote
 
 import httpx
@@ -121,6 +122,45 @@ async def test_streams_line_by_line():
         count += 1
         assert item["scope"] == "demo"
     assert count == 3000
+    await client.close()
+
+
+async def test_lines_cut_anywhere_by_the_network_are_read_whole(fake_rucio):
+    """Rucio's lines arrive in chunks that split lines and UTF-8 characters anywhere."""
+    lines = [
+        {"scope": "demo", "name": f"f-{i}-\u00e9t\u00e9-\u6570", "bytes": i, "length": None}
+        for i in range(50)
+    ]
+    body = "".join(f"{json.dumps(line, ensure_ascii=False)}\r\n" for line in lines).encode()
+
+    async def chunks():
+        for start in range(0, len(body), 7):  # 7 bytes: through characters and line ends
+            yield body[start : start + 7]
+
+    async def route(request):
+        if request.url.path.endswith("/auth/userpass"):
+            return fake_rucio.handle(request)
+        return httpx.Response(200, content=chunks())
+
+    client = make_client(httpx.MockTransport(route))
+    assert [item async for item in client.did_files(DID("demo", "ds"))] == lines
+    await client.close()
+
+
+async def test_a_closed_collection_is_asked_once_an_open_one_is_summed(fake_rucio):
+    """Rucio stores a collection's counts when it is closed; summing them again costs it a
+    third of a second per million files, so only an open one is summed (dynamic_depth)."""
+    fake_rucio.add_collection("demo", "closed-ds", "DATASET", open=False)
+    fake_rucio.add_file("demo", "closed-f", ("demo", "closed-ds"), {"LAKE-SAFE": "AVAILABLE"})
+    client = make_client(fake_rucio.transport())
+    fake_rucio.calls.clear()
+    closed = await client.did(DID("demo", "closed-ds"))
+    asked = [c for c in fake_rucio.calls if c[0] == "GET" and "/dids/" in c[1]]
+    assert closed["length"] == 1 and closed["bytes"] > 0 and len(asked) == 1
+    fake_rucio.calls.clear()
+    opened = await client.did(DID("demo", "lofar-obs-sb000"))
+    asked = [c for c in fake_rucio.calls if c[0] == "GET" and "/dids/" in c[1]]
+    assert opened["length"] == 4 and opened["bytes"] > 0 and len(asked) == 2
     await client.close()
 
 
