@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+from jupyterlab_datalake.core.config import parse_config
+from jupyterlab_datalake.core.staging import make_comment
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTBED = Path(os.environ.get("TESTBED_DIR", ROOT / ".testbed"))
@@ -171,7 +173,7 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
     scope = CONTAINER.split(":")[0]
     direct_url = f"{env['rucio']}/dids/{scope}/dids/search"
     shim_url = f"{env['direct_base']}/datalake/search"
-    direct, shim = [], []
+    direct, shim, status, ping = [], [], [], []
     with httpx.Client(headers={"X-Rucio-Auth-Token": token}) as rucio:
         for _ in range(40):
             direct.append(
@@ -180,6 +182,12 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
             shim.append(
                 timed(lambda: client.get(shim_url, params=SMALL_SHIM_QUERY).raise_for_status())
             )
+            # The floors: Jupyter Server's own answer to an authenticated request, and
+            # Rucio's (its /ping: no database).
+            status.append(
+                timed(lambda: client.get(f"{env['direct_base']}/api/status").raise_for_status())
+            )
+            ping.append(timed(lambda: rucio.get(f"{env['rucio']}/ping").raise_for_status()))
     # The same route on the proxied server, to count its Rucio calls (after a first call, which
     # also logs in).
     proxied = f"{env['base']}/datalake/search"
@@ -192,28 +200,73 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
         "small_shim_ms": median_ms(shim),
         "small_ratio": statistics.median(shim) / statistics.median(direct),
         "small_rucio_calls_per_request": calls,
+        "small_jupyter_status_ms": median_ms(status),
+        "small_rucio_ping_ms": median_ms(ping),
     }
+
+
+def big_staging(env: dict) -> str:
+    """The rule the shim would make for a staging of demo:big-100k (CHEAP-ANALYSIS, starting
+    in a day), made with Rucio itself: its nominal 20 TiB exceed alice's quota, so the shim
+    refuses the request before it reaches Rucio, while Rucio takes a delayed rule and checks
+    the quota only when it injects it."""
+    config = json.loads((TESTBED / "jupyter_server_config.json").read_text())
+    parsed = parse_config(config["DatalakeApp"]["instances"], None)
+    instance = parsed.instances[parsed.default_instance]
+    scope, name = BIG.split(":")
+    body = {
+        "dids": [{"scope": scope, "name": name}],
+        "account": "alice",
+        "copies": 1,
+        "rse_expression": instance.qos_classes["CHEAP-ANALYSIS"].expression,
+        "grouping": "DATASET",
+        "lifetime": 3600,
+        "delay_injection": 86400,
+        "comment": make_comment(instance.name, "CHEAP-ANALYSIS", None),
+    }
+    rucio = httpx.Client(
+        base_url=env["rucio"],
+        headers={"X-Rucio-Auth-Token": rucio_token(env["rucio"])},
+        timeout=120,
+    )
+    with rucio:
+        response = rucio.post("/rules/", json=body)
+        if response.status_code != 409:
+            response.raise_for_status()
+            return response.json()[0]
+        # The same rule from an earlier run, released (Rucio keeps it an hour): staged again.
+        rules = rucio.get(f"/dids/{scope}/{name}/rules").raise_for_status()
+        (rule_id,) = [
+            rule["id"]
+            for rule in map(json.loads, rules.text.splitlines())
+            if rule["account"] == "alice" and rule["rse_expression"] == body["rse_expression"]
+        ]
+        options = {"comment": body["comment"], "lifetime": body["lifetime"]}
+        rucio.put(f"/rules/{rule_id}", json={"options": options}).raise_for_status()
+        return rule_id
 
 
 def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
     """Bytes the browser reads per progress update, for a 4-file and a 100k-file staging.
 
-    The 100k staging starts in a day (delay_injection), so the testbed is not asked to create 100k
-    locks; its progress document is what a browser polls. bench_paths measures the per-file
+    Both start in a day (delay_injection), so the testbed is not asked to create 100k locks; the
+    100k one is made with Rucio itself (big_staging). Their progress documents are what a browser
+    polls. bench_paths measures the per-file
     replica list of the same dataset, which is what a per-file poller (rucio-jupyterlab) resends.
     """
     result: dict[str, float] = {}
     created: list[str] = []
     try:
-        for label, did in (("small", SMALL), ("big", BIG)):
-            response = client.post(
-                f"{env['base']}/datalake/stagings",
-                json={"dids": [did], "qos": "CHEAP-ANALYSIS", "lifetime": 3600, "start_in": 86400},
-            )
-            response.raise_for_status()
-            staging = response.json()["stagings"][0]
-            created.append(staging["id"])
-            one = client.get(f"{env['base']}/datalake/stagings/{staging['id']}")
+        response = client.post(
+            f"{env['base']}/datalake/stagings",
+            json={"dids": [SMALL], "qos": "CHEAP-ANALYSIS", "lifetime": 3600, "start_in": 86400},
+        )
+        response.raise_for_status()
+        created.append(response.json()["stagings"][0]["id"])
+        created.append(big_staging(env))
+        for label, rule_id in zip(("small", "big"), created, strict=True):
+            one = client.get(f"{env['base']}/datalake/stagings/{rule_id}")
+            one.raise_for_status()
             result[f"update_bytes_{label}"] = len(one.content)
             result[f"files_{label}"] = one.json()["files_total"] or 0
         # Calls per poll: five tabs poll the aggregated list for 12 s.
@@ -236,7 +289,7 @@ def bench_progress(env: dict, client: httpx.Client) -> dict[str, float]:
         result["list_bytes"] = len(client.get(f"{env['base']}/datalake/stagings").content)
     finally:
         for rule_id in created:
-            client.delete(f"{env['base']}/datalake/stagings/{rule_id}")
+            client.delete(f"{env['base']}/datalake/stagings/{rule_id}").raise_for_status()
     return result
 
 
