@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from ..errors import DatalakeError
@@ -72,8 +73,10 @@ class Availability:
             ]
         }
 
-    async def near_hub(self, did: DID, kind: str, files: int | None) -> dict[str, Any]:
-        """``{"state": AVAILABLE|REPLICATING|PARTIAL|NONE, "rses": [...]}`` near the hub."""
+    async def near_hub(self, did: DID, details: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+        """``{"state": AVAILABLE|REPLICATING|PARTIAL|NONE, "rses": [...]}`` near the hub.
+        ``details`` is the DID's own answer (its type and length), asked meanwhile: the rules
+        are read before it is needed."""
         site = self.instance.site_expression
         near = set(await self.expression_rses(site))
         # Rules near the hub first: one cheap call, exact for what this product staged.
@@ -92,6 +95,9 @@ class Availability:
                     replicating = True
         if ok_rses:
             return {"state": "AVAILABLE", "rses": sorted(ok_rses)}
+        info = await details
+        kind = info["type"]
+        files = 1 if kind == "FILE" else info.get("length")
         deep = files is None or files <= DEEP_REPLICA_LIMIT
         all_rows, more = await replica_rows(self.client, did, kind, deep)
         rows = [r for r in all_rows if r["rse"] in near or r["rse"] is None]

@@ -8,6 +8,7 @@ whole listing is read, its total, and can start at any position or be sorted by 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import json
@@ -247,22 +248,25 @@ class Browser:
 
     async def details(self, did: DID) -> dict[str, Any]:
         """The DID JSON, checksums for a file, and its metadata without Rucio's bookkeeping."""
-        info = await self.client.did(did)
+        # Asked together: each is a round trip, slow while Rucio streams a big listing.
+        info, meta = await asyncio.gather(self.client.did(did), self._meta(did))
         result = did_json(info)
         if result["type"] == "FILE":
             result.update({"adler32": info.get("adler32"), "md5": info.get("md5")})
+        result["metadata"] = {
+            k: v for k, v in meta.items() if v is not None and k not in META_HIDDEN
+        }
+        return result
+
+    async def _meta(self, did: DID) -> dict[str, Any]:
         try:
-            meta = await self.client.did_meta(did)
+            return await self.client.did_meta(did)
         except DatalakeError as e:
             # Rucio's own failure (a 5xx) on metadata it cannot list: show the rest anyway.
             # Anything else (no such DID, an unreadable answer, a timeout) is the answer.
             if e.reason != "RUCIO_ERROR":
                 raise
-            meta = {}
-        result["metadata"] = {
-            k: v for k, v in meta.items() if v is not None and k not in META_HIDDEN
-        }
-        return result
+            return {}
 
     async def children(
         self, did: DID, limit: object, cursor: object, sort: object, position: object
