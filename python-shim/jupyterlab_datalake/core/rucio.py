@@ -76,7 +76,14 @@ RULE: Shape = {
     "locks_stuck_cnt": OPT_INT,
 }
 CHILD: Shape = {**NAMED, "bytes": OPT_INT, "length": OPT_INT}
-REPLICA: Shape = {**NAMED, "bytes": OPT_INT, "states": _str_map, "rses": _pfn_map}
+# verify compares ``adler32`` with a local copy's: a number or a list there is no checksum.
+REPLICA: Shape = {
+    **NAMED,
+    "bytes": OPT_INT,
+    "adler32": OPT_STR,
+    "states": _str_map,
+    "rses": _pfn_map,
+}
 DATASET_REPLICA: Shape = {
     "rse": STR,
     "length": OPT_INT,
