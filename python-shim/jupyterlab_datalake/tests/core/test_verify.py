@@ -49,3 +49,26 @@ async def test_a_checksum_that_is_not_a_string_is_a_502_sentence(
     assert info.value.status == 502 and info.value.reason == "RUCIO_BAD_ANSWER"
     assert info.value.message.startswith("Rucio at http://rucio.test/rucio sent a line of an")
     assert SUSPICIOUS not in fake_rucio.calls
+
+
+async def test_a_copy_rucio_keeps_no_checksum_for_is_unchecked_never_reported(
+    mounted, fake_rucio, tmp_path
+):
+    # Given: three copies on the mount, one of a file Rucio keeps no adler32 for
+    no_sum = local_copy(fake_rucio, tmp_path, "no-sum.dat")
+    fake_rucio.dids[no_sum]["adler32"] = None
+    local_copy(fake_rucio, tmp_path, "corrupted.dat", content=b"not what Rucio has")
+    local_copy(fake_rucio, tmp_path, "good.dat")
+    # When: verified with report
+    lines = await verify(mounted, report=True)
+    # Then: that copy is said to be unchecked, and only the corrupted one goes to Rucio
+    copies = {line["did"]: line for line in lines if line["state"] not in ("PLANNED", "DONE")}
+    assert copies["demo:no-sum.dat"]["state"] == "NO_CHECKSUM"
+    assert copies["demo:no-sum.dat"]["expected"] is None
+    assert copies["demo:corrupted.dat"]["state"] == "REPORTED"  # after its MISMATCH line
+    assert copies["demo:good.dat"]["state"] == "OK"
+    pfns = [pfns for pfns, _ in fake_rucio.suspicious]
+    assert pfns == [["file://localhost/storage/HUB-FAST/demo/corrupted.dat"]]
+    done = lines[-1]
+    assert done["state"] == "DONE" and done["unchecked"] == 1
+    assert (done["checked"], done["mismatches"], done["reported"]) == (2, 1, 1)
