@@ -26,9 +26,19 @@ export interface IUploadLine {
   error?: IDatalakeError;
 }
 
-/** One line of a verification's stream: a local copy checked, reported, or the end. */
+/**
+ * One line of a verification's stream: a local copy checked, reported, or the end.
+ * NO_CHECKSUM: Rucio keeps no adler32 for the file, so its copy could not be checked.
+ */
 export interface IVerifyLine {
-  state: 'PLANNED' | 'OK' | 'MISMATCH' | 'UNREADABLE' | 'REPORTED' | 'DONE';
+  state:
+    | 'PLANNED'
+    | 'OK'
+    | 'MISMATCH'
+    | 'UNREADABLE'
+    | 'NO_CHECKSUM'
+    | 'REPORTED'
+    | 'DONE';
   did?: string;
   rse?: string;
   path?: string;
@@ -36,6 +46,7 @@ export interface IVerifyLine {
   found?: string | null;
   checked?: number;
   mismatches?: number;
+  unchecked?: number;
   reported?: number;
 }
 

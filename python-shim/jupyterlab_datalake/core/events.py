@@ -162,7 +162,10 @@ def rule_event(headers: Mapping[str, str], body: str) -> tuple[str, str] | None:
     try:
         message = json.loads(body)
         rule_id = message["payload"]["rule_id"]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):
+        # RecursionError: a body nested too deep to read. Raised in stomp.py's receiver thread
+        # it would end the connection; like any unreadable message, only one hint is lost.
+        log.debug("datalake: ignored a %s message whose body is not readable", event_type)
         return None
     if not isinstance(rule_id, str) or not RULE_ID_RE.fullmatch(rule_id):
         return None

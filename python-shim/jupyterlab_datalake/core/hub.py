@@ -159,7 +159,7 @@ class HubAuthState:
             )
         try:
             model = json.loads(response.content)
-        except ValueError as e:
+        except (ValueError, RecursionError) as e:  # RecursionError: nested too deep to read
             raise self._problem(
                 "sent an answer that is not JSON", "tell the hub's operators."
             ) from e

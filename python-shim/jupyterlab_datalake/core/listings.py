@@ -11,10 +11,14 @@ arrive (a few hundred rows at a time), and SQLite reads pages back through a sma
 the memory of a listing is bounded (its batch of unwritten rows plus its page cache) whatever its
 length, and the ``ListingCache`` shared by every user and instance of the server bounds all of
 them together: at most ``keep`` listings and ``max_disk`` bytes on disk, the least recently used
-dropped first. A sorted view needs the whole listing; SQLite sorts it on disk (an index built in a
-worker thread), so sorting a million rows takes seconds, not memory. A first page (no cursor)
-starts a fresh read (unless one started seconds ago), so what a user sees is never older than
-their last fresh look.
+dropped first. A sorted view needs the whole listing; SQLite sorts it on disk (an index), so
+sorting a million rows takes seconds, not memory. A first page (no cursor) starts a fresh read
+(unless one started seconds ago), so what a user sees is never older than their last fresh look.
+
+Queries run in a worker thread: building a sort's index over a million rows, or a page far into
+a sorted million (an OFFSET SQLite walks), takes a second or more, and the server's event loop
+answers every other request meanwhile. The writer stays on the loop; the connection has one user
+at a time, the writer or one query (``Listing._lock``).
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ import tempfile
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Hashable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import DatalakeError
 
 Row = Callable[[Mapping[str, Any]], dict[str, Any]]
+T = TypeVar("T")
 
 #: rows written to disk at once; a page that waits for rows has them written at once
 BATCH = 500
@@ -81,7 +86,8 @@ class Listing:
         # is left behind however the server ends (no journal to find it by name again).
         os.unlink(path)
         self._batch: list[tuple[int, str, int, str]] = []
-        self._lock = asyncio.Lock()  # one SQLite user at a time (the sorter runs in a thread)
+        # One SQLite user at a time: the writer on the loop, queries and sorts in a thread.
+        self._lock = asyncio.Lock()
         self._sorted: set[str] = set()
         self.count = 0  # rows on disk
         self.disk_bytes = 0
@@ -123,7 +129,7 @@ class Listing:
                         (self.read, str(item.get("name") or ""), int(item.get("bytes") or 0), text)
                     )
                     if len(self._batch) >= BATCH or self.read >= self._wanted > self.count:
-                        self._flush()
+                        await self._flush()
                         # Rucio's lines may all be buffered already: let the server's other
                         # requests in between two batches.
                         await asyncio.sleep(0)
@@ -137,21 +143,25 @@ class Listing:
             raise
         finally:
             with contextlib.suppress(sqlite3.Error):
-                self._flush()
+                await self._flush()
             self.done = True
             self._grown.set()
 
-    def _flush(self) -> None:
+    async def _flush(self) -> None:
+        """Write the rows read so far, once no query is using the connection."""
         if not self._batch:
             return
-        # One transaction per batch: ten times faster than one per row.
-        self._db.execute("BEGIN")
-        self._db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", self._batch)
-        self._db.execute("COMMIT")
-        self.count += len(self._batch)
-        # The row text dominates; SQLite's pages add about a tenth.
-        self.disk_bytes += sum(len(row[3]) + len(row[1]) + 24 for row in self._batch)
-        self._batch = []
+        async with self._lock:
+            if not self._batch:  # written by the other writer while this one waited
+                return
+            # One transaction per batch: ten times faster than one per row.
+            self._db.execute("BEGIN")
+            self._db.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", self._batch)
+            self._db.execute("COMMIT")
+            self.count += len(self._batch)
+            # The row text dominates; SQLite's pages add about a tenth.
+            self.disk_bytes += sum(len(row[3]) + len(row[1]) + 24 for row in self._batch)
+            self._batch = []
         self._grown.set()
         self._on_grow()
 
@@ -166,7 +176,7 @@ class Listing:
             self._wanted = self.count + BATCH if end is None else end
             self._grown.clear()
             if self.read >= self._wanted:
-                self._flush()
+                await self._flush()
                 continue
             await self._grown.wait()
 
@@ -184,18 +194,36 @@ class Listing:
             await self._rows_until(offset + size + 1)
         if self._error is not None and (self.count <= offset + size or self._closed):
             raise self._error
-        async with self._lock:
-            if sort is None:
-                cursor = self._db.execute(
-                    "SELECT row FROM rows WHERE i >= ? AND i < ? ORDER BY i",
-                    (offset, offset + size),
-                )
-            else:
-                cursor = self._db.execute(
-                    f"SELECT row FROM rows ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?", (size, offset)
-                )
-            rows = [json.loads(text) for (text,) in cursor]
+        rows = await self._in_thread(self._rows, offset, size, sort)
         return rows, self.count > offset + size, offset
+
+    def _rows(self, offset: int, size: int, sort: str | None) -> list[dict[str, Any]]:
+        """The page's rows (run in a worker thread: far into a sorted million, SQLite walks
+        its index for a second or more)."""
+        if sort is None:
+            cursor = self._db.execute(
+                "SELECT row FROM rows WHERE i >= ? AND i < ? ORDER BY i", (offset, offset + size)
+            )
+        else:
+            cursor = self._db.execute(
+                f"SELECT row FROM rows ORDER BY {SORTS[sort]} LIMIT ? OFFSET ?", (size, offset)
+            )
+        return [json.loads(text) for (text,) in cursor]
+
+    async def _in_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """``work(*args)`` on the connection in a worker thread, the lock held until the thread
+        is done: a caller cancelled meanwhile (a deadline, a closed page) cannot stop the thread,
+        and the writer or ``close`` must not use the connection under it."""
+        await self._lock.acquire()
+        running = asyncio.ensure_future(asyncio.to_thread(work, *args))
+
+        def done(future: asyncio.Future[T]) -> None:
+            self._lock.release()
+            if not future.cancelled():
+                future.exception()  # retrieved: a caller that left is not told of it later
+
+        running.add_done_callback(done)
+        return await asyncio.shield(running)
 
     async def _whole(self, sort: str | None) -> None:
         """Wait for the whole listing (a sorted view or a position from the end needs it), then
@@ -213,9 +241,8 @@ class Listing:
         if self._closed:
             raise self._error or relisted()
         if sort is not None and sort not in self._sorted:
-            async with self._lock:
-                index = f"CREATE INDEX IF NOT EXISTS by_{sort} ON rows ({SORTS[sort]})"
-                await asyncio.to_thread(self._db.execute, index)
+            index = f"CREATE INDEX IF NOT EXISTS by_{sort} ON rows ({SORTS[sort]})"
+            await self._in_thread(self._db.execute, index)
             self._sorted.add(sort)
 
     def close(self) -> None:

@@ -76,7 +76,14 @@ RULE: Shape = {
     "locks_stuck_cnt": OPT_INT,
 }
 CHILD: Shape = {**NAMED, "bytes": OPT_INT, "length": OPT_INT}
-REPLICA: Shape = {**NAMED, "bytes": OPT_INT, "states": _str_map, "rses": _pfn_map}
+# verify compares ``adler32`` with a local copy's: a number or a list there is no checksum.
+REPLICA: Shape = {
+    **NAMED,
+    "bytes": OPT_INT,
+    "adler32": OPT_STR,
+    "states": _str_map,
+    "rses": _pfn_map,
+}
 DATASET_REPLICA: Shape = {
     "rse": STR,
     "length": OPT_INT,
@@ -85,6 +92,8 @@ DATASET_REPLICA: Shape = {
 }
 BULK_DATASET_REPLICA: Shape = {**DATASET_REPLICA, "scope": STR, "name": STR}
 RSE: Shape = {"rse": STR}
+# What paths.py reads of an RSE's protocol: a prefix that is not a string is no path to map.
+PROTOCOL: Shape = {"scheme": OPT_STR, "prefix": OPT_STR}
 # Rucio writes an unlimited account (-1) as Infinity: a float.
 OPT_NUMBER = (int, float, type(None))
 ACCOUNT_USAGE: Shape = {
@@ -677,9 +686,9 @@ class RucioClient:
         # Rucio 41 answers a list; older servers wrapped it in {"protocols": [...]}.
         info = self._json(response, (list, dict))
         protocols = info.get("protocols") if isinstance(info, dict) else info
-        if not isinstance(protocols, list):
+        if not isinstance(protocols, list) or not all(fits(p, PROTOCOL) for p in protocols):
             raise self._bad_answer(response, "JSON of an unexpected shape")
-        return [p for p in protocols if isinstance(p, dict)]
+        return protocols
 
     def list_replicas(
         self,

@@ -2,10 +2,11 @@
 
 Every AVAILABLE replica of each file on an RSE this server mounts is read (in parallel,
 ``COPIES_AT_ONCE``, in bounded chunks) and its adler32 compared with the one Rucio keeps. One line
-per copy: ``OK``, ``MISMATCH`` (expected and found), or ``UNREADABLE`` (the file is not there or
-cannot be read). With ``report``, every mismatching copy is declared *suspicious* to Rucio by its
-PFN with a reason (any account may; declaring a replica bad stays with the operators and Rucio's
-replica recoverer). The last line, ``DONE``, counts them.
+per copy: ``OK``, ``MISMATCH`` (expected and found), ``UNREADABLE`` (the file is not there or
+cannot be read), or ``NO_CHECKSUM`` (Rucio keeps no adler32 for the file: the copy cannot be
+checked, so it is neither good nor bad). With ``report``, every mismatching copy is declared
+*suspicious* to Rucio by its PFN with a reason (any account may; declaring a replica bad stays
+with the operators and Rucio's replica recoverer). The last line, ``DONE``, counts them.
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ CHUNK = 500
 Event = dict[str, Any]
 
 
-def _check(path: str, expected: str | None) -> tuple[str, str | None]:
+def _check(path: str, expected: str) -> tuple[str, str | None]:
     """(state, adler32 found) of one local copy."""
     try:
         found = adler32_of(path)
     except OSError:
         return "UNREADABLE", None
-    return ("OK" if expected is not None and found == expected.lower() else "MISMATCH"), found
+    return ("OK" if found == expected.lower() else "MISMATCH"), found
 
 
 class Verifier:
@@ -58,7 +59,7 @@ class Verifier:
         info = await self.client.did(parsed)
         files = 1 if info["type"] == "FILE" else info.get("length")
         yield {"state": "PLANNED", "did": str(parsed), "files": files}
-        counts = {"OK": 0, "MISMATCH": 0, "UNREADABLE": 0}
+        counts = {"OK": 0, "MISMATCH": 0, "UNREADABLE": 0, "NO_CHECKSUM": 0}
         bad: list[Event] = []
         async for event in self._copies(parsed, info["type"]):
             counts[event["state"]] += 1
@@ -73,9 +74,10 @@ class Verifier:
         yield {
             "state": "DONE",
             "did": str(parsed),
-            "checked": sum(counts.values()),
+            "checked": sum(counts.values()) - counts["NO_CHECKSUM"],
             "mismatches": counts["MISMATCH"],
             "unreadable": counts["UNREADABLE"],
+            "unchecked": counts["NO_CHECKSUM"],
             "reported": reported,
         }
 
@@ -130,8 +132,13 @@ class Verifier:
         slots = asyncio.Semaphore(COPIES_AT_ONCE)
 
         async def check(copy: Event) -> Event:
-            async with slots:
-                state, found = await asyncio.to_thread(_check, copy["path"], copy["expected"])
+            if not copy["expected"]:
+                # Nothing to compare the copy with: calling it a mismatch would have a good
+                # copy declared suspicious to Rucio.
+                state, found = "NO_CHECKSUM", None
+            else:
+                async with slots:
+                    state, found = await asyncio.to_thread(_check, copy["path"], copy["expected"])
             return {
                 "state": state,
                 "did": copy["did"],

@@ -14,7 +14,9 @@ from .display import TableResult, format_bytes
 Json = dict[str, Any]
 # The lines that end one file's upload or check.
 UPLOAD_ENDS = ("UPLOADED", "EXISTS", "FAILED")
-COPY_STATES = ("OK", "MISMATCH", "UNREADABLE")
+COPY_STATES = ("OK", "MISMATCH", "UNREADABLE", "NO_CHECKSUM")
+# A copy Rucio keeps no checksum for is not known to be bad: it is said, not counted as bad.
+BAD_STATES = ("MISMATCH", "UNREADABLE")
 
 
 class Uploaded(TableResult, list):
@@ -45,7 +47,8 @@ class Uploaded(TableResult, list):
 
 class Verified(TableResult, list):
     """One line per local copy checked: ``did``, ``rse``, ``path``, ``state`` (OK, MISMATCH,
-    UNREADABLE), ``expected`` and ``found`` adler32; ``mismatches`` lists the bad ones."""
+    UNREADABLE, NO_CHECKSUM), ``expected`` and ``found`` adler32; ``mismatches`` lists the bad
+    ones, ``unchecked`` those Rucio keeps no checksum for."""
 
     def __init__(self, lines: Iterable[Json], did: str) -> None:
         lines = list(lines)
@@ -59,7 +62,11 @@ class Verified(TableResult, list):
 
     @property
     def mismatches(self) -> list[Json]:
-        return [line for line in self if line["state"] != "OK"]
+        return [line for line in self if line["state"] in BAD_STATES]
+
+    @property
+    def unchecked(self) -> list[Json]:
+        return [line for line in self if line["state"] == "NO_CHECKSUM"]
 
     @property
     def ok(self) -> bool:
@@ -77,9 +84,12 @@ class Verified(TableResult, list):
             for line in sorted(self, key=lambda line: line["state"] == "OK")
         ]
         bad = len(self.mismatches)
-        caption = f"{len(self)} local copies of {self.did} checked: " + (
+        unchecked = len(self.unchecked)
+        caption = f"{len(self) - unchecked} local copies of {self.did} checked: " + (
             f"{bad} do not match Rucio's checksum" if bad else "all match Rucio's checksums"
         )
+        if unchecked:
+            caption += f"; {unchecked} could not be checked: Rucio keeps no adler32 for them"
         return caption, ["file", "RSE", "", "expected adler32", "found"], rows
 
 

@@ -63,6 +63,8 @@ class FakeRucio:
         self.replicas: dict[tuple[str, str], dict[str, str]] = {}
         self.rules: dict[str, dict[str, Any]] = {}
         self.rule_counter = itertools.count(1)
+        #: what was declared suspicious: (PFNs, reason) per call
+        self.suspicious: list[tuple[list[str], str]] = []
         #: datasets whose files are made up as they are streamed: (scope, name) -> file count
         self.generated: dict[tuple[str, str], int] = {}
         # Local account limits per RSE (bytes); usage is what live rules charge there.
@@ -406,6 +408,10 @@ class FakeRucio:
                         }
                     )
             return stream(out)
+        if parts[1] == "suspicious" and request.method == "POST":
+            body = json.loads(request.content)
+            self.suspicious.append((body["pfns"], body["reason"]))
+            return httpx.Response(201, json=[])  # what Rucio did not declare: nothing
         if parts[1] == "datasets_bulk":
             body = json.loads(request.content)
             keys = [(d["scope"], d["name"]) for d in body["dids"]]

@@ -246,6 +246,11 @@ BAD_ANSWERS = [
     (httpx.Response(404, json={"message": "Not found"}), "admin:auth_state!user"),
     (httpx.Response(500, text="Internal Server Error"), "HTTP 500"),
     (httpx.Response(200, text="not json"), "not JSON"),
+    # Nested too deep for json.loads (RecursionError), yet well under the size limit.
+    (
+        httpx.Response(200, content=b'{"auth_state": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"),
+        "not JSON",
+    ),
     (httpx.Response(200, json=["a", "list"]), "not a user model"),
     (httpx.Response(200, json={"name": "alice", "auth_state": None}), "enable_auth_state"),
     (httpx.Response(200, json={"name": "alice", "auth_state": {"other": 1}}), "'access_token'"),

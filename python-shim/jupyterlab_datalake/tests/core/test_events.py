@@ -14,6 +14,7 @@ from jupyterlab_datalake.core.events import (
     SELECTOR,
     EventsConfig,
     RuleEvents,
+    _Listener,
     client_id_for,
     parse_events,
     rule_event,
@@ -76,6 +77,30 @@ def test_rule_event_reads_only_rule_events_with_a_rule_id():
     assert rule_event({"event_type": "rule_ok"}, "not json") is None
     assert rule_event({"event_type": "rule_ok"}, _message("rule_ok", {"rule_id": "../x"})) is None
     assert rule_event({"event_type": "rule_ok"}, json.dumps([1])) is None
+
+
+async def test_a_message_nested_too_deep_to_read_is_ignored_and_the_next_one_heard():
+    # Given: a forged body nested so deep that json.loads gives up with RecursionError; raised
+    # in stomp.py's receiver thread, that would end its loop and drop the connection
+    heard = []
+    events = RuleEvents(
+        EventsConfig((("h", 1),), "/topic/t"),
+        "lake",
+        on_event=lambda event_type, rule_id: heard.append((event_type, rule_id)),
+        on_live=lambda live: None,
+        environ=lambda name: None,
+        connection_factory=FakeBroker(),
+    )
+    listener = _Listener(events, asyncio.get_running_loop(), events._generation)
+    deep = '{"payload": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    assert rule_event({"event_type": "rule_ok"}, deep) is None
+    # When
+    listener.on_message(SimpleNamespace(headers={"event_type": "rule_ok"}, body=deep))
+    good = _message("rule_ok", {"rule_id": RULE})
+    listener.on_message(SimpleNamespace(headers={"event_type": "rule_ok"}, body=good))
+    # Then: only the readable event reached the watcher
+    await _until(lambda: heard)
+    assert heard == [("rule_ok", RULE)]
 
 
 def test_the_durable_name_is_stable_and_plain():

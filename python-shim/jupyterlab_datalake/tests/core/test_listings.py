@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+import threading
 from collections.abc import AsyncIterator
 
 import psutil
@@ -122,6 +123,44 @@ async def test_a_page_waits_only_for_its_rows_and_sees_errors_after_them():
     with pytest.raises(DatalakeError) as info:
         await listing.page(25, 10)
     assert info.value.reason == "RUCIO_TIMEOUT"
+    cache.close()
+
+
+class SlowQueries:
+    """The listing's SQLite connection, its SELECTs lasting until the event loop has answered
+    something else (at most two seconds), as sorting a million rows lasts seconds."""
+
+    def __init__(self, db: sqlite3.Connection, loop_answered: threading.Event) -> None:
+        self._db = db
+        self._loop_answered = loop_answered
+        self.answered_meanwhile: list[bool] = []
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql.lstrip().startswith("SELECT"):
+            self.answered_meanwhile.append(self._loop_answered.wait(2.0))
+        return self._db.execute(sql, *args)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._db, name)
+
+
+@pytest.mark.parametrize(("offset", "sort"), [(10, "name"), (5, "size"), (-5, None)])
+async def test_the_server_answers_others_while_a_sorted_page_or_a_jump_is_queried(offset, sort):
+    cache = ListingCache()
+    listing = cache.get("k", True, lambda: rows(100), dict)
+    await listing.page(0, 100)  # the whole listing is on disk
+    loop_answered = threading.Event()
+    listing._db = slow = SlowQueries(listing._db, loop_answered)
+
+    async def another_request() -> None:
+        await asyncio.sleep(0.01)
+        loop_answered.set()
+
+    other = asyncio.ensure_future(another_request())
+    items, _, _ = await listing.page(offset, 5, sort)
+    await other
+    assert len(items) == 5
+    assert slow.answered_meanwhile == [True]  # the loop was free while SQLite worked
     cache.close()
 
 

@@ -285,6 +285,23 @@ def test_paths_verify_refuses_corrupted_copies(ip, stub):
     assert "%datalake verify demo:lofar-obs-sb000 --report" in corrupted.value.message
 
 
+def test_a_copy_rucio_keeps_no_checksum_for_is_said_and_not_called_corrupted(ip, stub):
+    run(ip, "stage demo:lofar-obs-sb000 --qos FAST")
+    stub.complete("demo:lofar-obs-sb000")
+    stub.unchecked.add("demo:lofar-obs-sb000.f1")
+
+    checked = run(ip, "verify demo:lofar-obs-sb000")
+    paths = run(ip, "paths demo:lofar-obs-sb000 --verify")
+
+    assert checked.mismatches == [] and [c["did"] for c in checked.unchecked] == [
+        "demo:lofar-obs-sb000.f1"
+    ]
+    caption = ip.display_formatter.format(checked)[0]["text/plain"]
+    assert "3 local copies of demo:lofar-obs-sb000 checked: all match" in caption
+    assert "1 could not be checked: Rucio keeps no adler32" in caption
+    assert len(paths) == 4  # not refused as corrupted
+
+
 def test_move_with_wait_switches_a_bound_path_list(ip, stub):
     run(ip, "stage demo:lofar-obs-sb000 --qos FAST")
     stub.complete("demo:lofar-obs-sb000")

@@ -76,3 +76,24 @@ async def test_the_paths_route_ends_a_cut_list_with_the_error_line(
     lines = [json.loads(line) for line in response.body.decode().splitlines()]
     assert response.code == 200 and len(lines) == 4
     assert lines[-1]["error"]["reason"] == "RUCIO_CUT_SHORT"
+
+
+@pytest.mark.parametrize("prefix", [5, ["/storage/HUB-FAST/"], {"path": "/storage/HUB-FAST/"}])
+async def test_an_rse_file_prefix_that_is_not_a_string_is_a_502_sentence(
+    jp_fetch, app_service, fake_rucio, prefix
+):
+    # Given: the files are on the mounted RSE, whose file protocol Rucio answers malformed
+    for key in fake_rucio.files_of(("demo", "lofar-obs-sb000")):
+        fake_rucio.replicas[key]["HUB-FAST"] = "AVAILABLE"
+    protocols = [{"scheme": "file", "hostname": "localhost", "port": 0, "prefix": prefix}]
+    fake_rucio.fail_next.append(
+        ("GET", "/rses/HUB-FAST/protocols", lambda: httpx.Response(200, json=protocols))
+    )
+    # When
+    error = await fetch_error(jp_fetch, "datalake", "paths", params={"did": "demo:lofar-obs-sb000"})
+    # Then: a sentence about Rucio's answer, not a path made up or a 500
+    assert error.code == 502, error.response.body
+    answer = json.loads(error.response.body)
+    assert answer["reason"] == "RUCIO_BAD_ANSWER"
+    assert answer["message"].startswith("Rucio at http://rucio.test/rucio sent JSON of an")
+    assert fake_rucio.fail_next == []  # the fault was met
