@@ -225,3 +225,27 @@ async def test_a_page_waiting_on_a_replaced_listing_is_told_so():
         await waiting
     assert info.value.reason == "RELISTED"
     cache.close()
+
+
+async def test_a_listing_read_at_full_speed_lets_other_requests_in_often():
+    """Rucio's lines are often all buffered already (a 1M-file container): the reader must
+    not hold the event loop for a whole batch, or every step of another request (details
+    asked meanwhile) waits that long."""
+    read = 0
+
+    async def buffered(count: int) -> AsyncIterator[dict]:
+        nonlocal read
+        for index in range(count):
+            read += 1
+            yield {"name": f"f{index}", "bytes": index}  # never waits
+
+    cache = ListingCache()
+    listing = cache.get("k", True, lambda: buffered(5000), dict)
+    gaps, last = [], 0
+    while not listing.complete:
+        await asyncio.sleep(0)  # another request's step
+        gaps.append(read - last)
+        last = read
+    assert read == 5000
+    assert max(gaps) <= 50
+    cache.close()
