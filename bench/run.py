@@ -163,9 +163,8 @@ def scale_rows(r: dict[str, float]) -> list[str]:
             "1M files: container details alone / while a listing of it is paged through",
             f"{r['scale_details_ms']:.0f} ms ({int(r['scale_details_rucio_calls'])} Rucio calls) / "
             f"{r['scale_details_beside_listing_ms']:.0f} ms",
-            "≤ 1 s, not slowed tenfold",
-            r["scale_details_ms"] <= 1000
-            and r["scale_details_beside_listing_ms"] <= 10 * r["scale_details_ms"],
+            "≤ 1 s alone and beside a listing (13.1 s before)",
+            max(r["scale_details_ms"], r["scale_details_beside_listing_ms"]) <= 1000,
         ),
         row(
             "1M files: paging through all files (pages of 1000)",

@@ -124,6 +124,12 @@ def bench_scale(env: dict, client: httpx.Client) -> dict[str, float]:
     children = client.get(f"{base}/datalake/did/children", params={"did": SCALE, "limit": 100})
     datasets = [item["did"] for item in children.json()["items"]]
 
+    # Alone: before the first pages below start the shim's background reads of the container.
+    details = [
+        timed(lambda: client.get(f"{base}/datalake/did", params={"did": SCALE}).raise_for_status())
+        for _ in range(5)
+    ]
+    result["scale_details_ms"] = median_ms(details)
     result["scale_first_page_ms"] = 1000 * timed(
         lambda: client.get(
             f"{base}/datalake/did/files", params={"did": SCALE, "limit": 100}
@@ -134,11 +140,6 @@ def bench_scale(env: dict, client: httpx.Client) -> dict[str, float]:
             f"{base}/datalake/did/files", params={"did": datasets[0], "limit": 100}
         ).raise_for_status()
     )
-    details = [
-        timed(lambda: client.get(f"{base}/datalake/did", params={"did": SCALE}).raise_for_status())
-        for _ in range(5)
-    ]
-    result["scale_details_ms"] = median_ms(details)
     httpx.post(f"{env['proxy']}/_proxy/reset")
     client.get(f"{base}/datalake/did", params={"did": SCALE}).raise_for_status()
     result["scale_details_rucio_calls"] = httpx.get(f"{env['proxy']}/_proxy/stats").json()["total"]
