@@ -312,6 +312,15 @@ export async function showVerification(
           </tbody>
         </table>
       )}
+      {result.unchecked > 0 && (
+        <p className="jp-datalake-verification-unchecked">
+          {trans._n(
+            '%1 copy could not be checked: Rucio keeps no checksum for it.',
+            '%1 copies could not be checked: Rucio keeps no checksum for them.',
+            result.unchecked
+          )}
+        </p>
+      )}
       {result.reported > 0 && (
         <p>
           {trans.__(
