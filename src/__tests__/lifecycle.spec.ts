@@ -177,6 +177,19 @@ describe('Verify copies', () => {
     expect(offered).toBe(false);
   });
 
+  it('never says all match when no copy could be checked', async () => {
+    const { text } = await verificationText([
+      { state: 'PLANNED', did: 'demo:ds' },
+      copy('a', 'NO_CHECKSUM', null),
+      copy('b', 'NO_CHECKSUM', null),
+      { state: 'DONE', did: 'demo:ds', checked: 0, mismatches: 0, unchecked: 2 }
+    ]);
+    expect(text).toBe(
+      'No local copy of demo:ds was checked. ' +
+        '2 copies could not be checked: Rucio keeps no checksum for them.'
+    );
+  });
+
   it('says it beside the mismatches, in the singular for one copy', async () => {
     const { text } = await verificationText([
       { state: 'PLANNED', did: 'demo:ds' },

@@ -277,7 +277,9 @@ export async function showVerification(
   const body = (
     <div className="jp-datalake-verification">
       <p className="jp-datalake-verification-summary">
-        {bad.length === 0
+        {result.checked === 0
+          ? trans.__('No local copy of %1 was checked.', result.did)
+          : bad.length === 0
           ? trans.__(
               '%1 local copies of %2 checked: all match Rucio’s checksums.',
               result.checked,
