@@ -80,11 +80,15 @@ export interface IUpload {
   error: IDatalakeError | null;
 }
 
-/** The copies of a DID that do not match, as the verification found them. */
+/**
+ * The copies of a DID that do not match, as the verification found them; `unchecked` counts
+ * the copies Rucio keeps no checksum for (not in `checked`).
+ */
 export interface IVerification {
   did: string;
   checked: number;
   mismatches: IVerifyLine[];
+  unchecked: number;
   reported: number;
 }
 
@@ -171,6 +175,7 @@ export class Lifecycle {
       mismatches: lines.filter(
         line => line.state === 'MISMATCH' || line.state === 'UNREADABLE'
       ),
+      unchecked: end?.unchecked ?? 0,
       reported: end?.reported ?? 0
     };
   }

@@ -277,7 +277,9 @@ export async function showVerification(
   const body = (
     <div className="jp-datalake-verification">
       <p className="jp-datalake-verification-summary">
-        {bad.length === 0
+        {result.checked === 0
+          ? trans.__('No local copy of %1 was checked.', result.did)
+          : bad.length === 0
           ? trans.__(
               '%1 local copies of %2 checked: all match Rucio’s checksums.',
               result.checked,
@@ -311,6 +313,15 @@ export async function showVerification(
             ))}
           </tbody>
         </table>
+      )}
+      {result.unchecked > 0 && (
+        <p className="jp-datalake-verification-unchecked">
+          {trans._n(
+            '%1 copy could not be checked: Rucio keeps no checksum for it.',
+            '%1 copies could not be checked: Rucio keeps no checksum for them.',
+            result.unchecked
+          )}
+        </p>
       )}
       {result.reported > 0 && (
         <p>

@@ -92,7 +92,7 @@ def jwt_claims(token: str) -> dict[str, object]:
         return {}
     try:
         claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a payload nested too deep to read
         return {}
     return claims if isinstance(claims, dict) else {}
 

@@ -273,8 +273,8 @@ class RucioClient:
             if isinstance(body, dict):
                 exc_class = body.get("ExceptionClass") or exc_class
                 exc_message = str(body.get("ExceptionMessage") or exc_message)
-        except (ValueError, httpx.ResponseNotRead):
-            pass
+        except (ValueError, RecursionError, httpx.ResponseNotRead):
+            pass  # RecursionError: nested too deep to read; the headers still say it
         exc_message = redact(exc_message, self.auth.secrets())
         error = rucio_error(
             response.status_code, exc_class, exc_message, url=self._host(), context=context

@@ -218,7 +218,7 @@ def _rule_id_list(rule_ids: object) -> list[object]:
         if text.startswith("["):
             try:
                 rule_ids = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested too deep to read
                 rule_ids = None
         else:
             rule_ids = [part.strip() for part in text.split(",") if part.strip()]

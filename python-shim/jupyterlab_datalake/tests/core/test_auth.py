@@ -14,6 +14,7 @@ from fake_rucio import PASSWORD, FakeRucio
 from jupyterlab_datalake.core.auth import (
     OidcTokenProvider,
     Secret,
+    jwt_claims,
     jwt_expiry,
     make_token_provider,
     parse_rucio_date,
@@ -140,6 +141,33 @@ def test_dates_and_jwt():
     assert parsed is not None and parsed.isoformat() == "2025-11-22T04:00:00+00:00"
     assert jwt_expiry("not-a-jwt") is None
     assert jwt_expiry(jwt(1700000000)).timestamp() == 1700000000
+
+
+def _jwt_of(payload: bytes) -> str:
+    return f"eyJhbGciOiJub25lIn0.{base64.urlsafe_b64encode(payload).decode().rstrip('=')}.c2ln"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b"not json",
+        b"\xc3(",
+        # Nested too deep for json.loads (RecursionError), yet a few hundred kB.
+        b'{"exp": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+    ],
+    ids=["not JSON", "not UTF-8", "nested too deep"],
+)
+async def test_a_token_whose_claims_cannot_be_read_is_used_as_an_opaque_one(tmp_path, payload):
+    token = _jwt_of(payload)
+    assert jwt_claims(token) == {} and jwt_expiry(token) is None
+    # An OIDC token file holding it: sent as it is, with no known expiry, like "not-a-jwt".
+    path = tmp_path / "token"
+    path.write_text(token)
+    provider = OidcTokenProvider(
+        instance(type="oidc", token_file=str(path), account="alice"), "alice", str(path), None
+    )
+    assert await provider.token() == token
+    assert provider.expires_at is None
 
 
 async def test_x509_missing_proxy_is_explained(tmp_path):

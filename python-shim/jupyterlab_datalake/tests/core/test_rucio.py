@@ -176,6 +176,56 @@ async def test_errors_never_echo_the_token(fake_rucio):
     await client.close()
 
 
+# Error bodies Rucio (or a proxy in front of it) may send that cannot be read as JSON.
+UNREADABLE_ERROR_BODIES = {
+    "not JSON": b"<html><body>Internal Server Error</body></html>",
+    # Nested too deep for json.loads (RecursionError), yet small.
+    "nested too deep": b'{"ExceptionClass": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+}
+
+
+@pytest.mark.parametrize(
+    "body", UNREADABLE_ERROR_BODIES.values(), ids=list(UNREADABLE_ERROR_BODIES)
+)
+@pytest.mark.parametrize(
+    ("status", "headers", "reason", "words"),
+    [
+        (
+            409,
+            {"ExceptionClass": "InsufficientAccountLimit", "ExceptionMessage": "quota is 0"},
+            "QUOTA_EXCEEDED",
+            "(Rucio: quota is 0)",
+        ),
+        (500, {}, "RUCIO_ERROR", "failed with HTTP 500: try again later"),
+    ],
+    ids=["class in headers", "no class"],
+)
+async def test_an_unreadable_error_body_is_the_sentence_of_its_status_and_headers(
+    fake_rucio, body, status, headers, reason, words
+):
+    # Given: Rucio refuses with a body that is not readable JSON
+    answer = httpx.Response(status, content=body, headers=headers)
+    fake_rucio.fail_next.append(("GET", "/scopes", lambda: answer))
+    client = make_client(fake_rucio.transport())
+    # When
+    with pytest.raises(DatalakeError) as info:
+        await client.scopes()
+    # Then: the sentence its status and headers give, whatever the body
+    expected = rucio_error(
+        status,
+        headers.get("ExceptionClass"),
+        headers.get("ExceptionMessage", ""),
+        url="http://rucio.test/rucio",
+    )
+    assert (info.value.status, info.value.message, info.value.reason) == (
+        expected.status,
+        expected.message,
+        expected.reason,
+    )
+    assert info.value.reason == reason and words in info.value.message
+    await client.close()
+
+
 HOSTILE = [
     "..",
     ".",

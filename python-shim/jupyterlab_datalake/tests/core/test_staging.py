@@ -110,6 +110,23 @@ async def test_bad_dids_and_rule_ids(service):
     assert info.value.reason == "BAD_RULE_ID"
 
 
+@pytest.mark.parametrize(
+    "rule_ids",
+    [
+        "[not json",
+        # Nested too deep for json.loads (RecursionError), as a query string may be.
+        "[" * 100_000,
+        "[" * 100_000 + "]" * 100_000,
+    ],
+    ids=["not JSON", "nested too deep, cut", "nested too deep"],
+)
+async def test_rule_ids_that_cannot_be_read_are_a_bad_rule_id(service, rule_ids):
+    with pytest.raises(DatalakeError) as info:
+        await service.wait_stagings(rule_ids)
+    assert (info.value.status, info.value.reason) == (400, "BAD_RULE_ID")
+    assert "1 to 100 rule ids" in info.value.message
+
+
 async def test_no_eligible_rse_is_409(fake_rucio):
     instance = stub_instance(qos_classes={"FAST": {}, "TAPE": {"expression": "QOS=TAPE"}})
     svc = DatalakeService(parse_config([instance], None), transport=fake_rucio.transport())
