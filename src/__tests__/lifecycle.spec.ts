@@ -61,7 +61,7 @@ async function verificationText(
   act(() => {
     answer = showVerification(result, trans);
   });
-  const summary = await screen.findByText(/local copies of demo:ds/);
+  const summary = await screen.findByText(/local cop(y|ies) of demo:ds/);
   const body = summary.closest('.jp-datalake-verification');
   const text = [...(body?.querySelectorAll('p') ?? [])]
     .map(p => p.textContent)

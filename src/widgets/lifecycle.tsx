@@ -280,17 +280,17 @@ export async function showVerification(
         {result.checked === 0
           ? trans.__('No local copy of %1 was checked.', result.did)
           : bad.length === 0
-          ? trans.__(
-              '%1 local copies of %2 checked: all match Rucio’s checksums.',
-              result.checked,
-              result.did
-            )
-          : trans.__(
-              '%1 of %2 local copies of %3 do not match Rucio’s checksum:',
-              bad.length,
-              result.checked,
-              result.did
-            )}
+            ? trans.__(
+                '%1 local copies of %2 checked: all match Rucio’s checksums.',
+                result.checked,
+                result.did
+              )
+            : trans.__(
+                '%1 of %2 local copies of %3 do not match Rucio’s checksum:',
+                bad.length,
+                result.checked,
+                result.did
+              )}
       </p>
       {bad.length > 0 && (
         <table className="jp-datalake-verification-table">
