@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -113,6 +114,10 @@ def fits(document: Any, shape: Shape) -> bool:
         if not (isinstance(value, test) if isinstance(test, tuple) else test(value)):
             return False
     return True
+
+
+def hashed(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def path_segment(value: str) -> str:
@@ -243,6 +248,9 @@ class RucioClient:
         self.instance = instance
         self.timeout = timeout
         self.base_url = instance.rucio_url.rstrip("/")
+        #: the token Rucio has answered (hashed: no secret kept beside the token source's)
+        self._used: str | None = None
+        self._first_use = asyncio.Lock()
         self.http = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             verify=trust_context(instance) if instance.ca_cert else True,
@@ -341,7 +349,18 @@ class RucioClient:
         if self.instance.vo:
             headers["X-Rucio-VO"] = self.instance.vo
         built = self.http.build_request(**request, headers=headers)
-        return token, await self.http.send(built, stream=stream)
+        if token is None or hashed(token) == self._used:
+            return token, await self.http.send(built, stream=stream)
+        # Rucio records a new OIDC token at its first use, and first uses arriving together
+        # race: the loser is answered 401 though the token is good. So a new token's first
+        # use goes alone; calls made meanwhile (details ask three at once) wait for it.
+        async with self._first_use:
+            if hashed(token) == self._used:
+                return token, await self.http.send(built, stream=stream)
+            response = await self.http.send(built, stream=stream)
+            if response.status_code != 401:
+                self._used = hashed(token)
+            return token, response
 
     async def _send(
         self,

@@ -334,3 +334,27 @@ async def test_nothing_secret_in_errors_repr_or_logs(hub, fake_rucio, caplog):
     for text in texts:
         assert token not in text and API_TOKEN not in text
     await rucio.close()
+
+
+async def test_a_new_tokens_first_uses_never_race(hub, fake_rucio):
+    """Rucio records a new OIDC token at its first use; uses arriving while it records it are
+    answered 401 (seen in the hub soak as details, which ask three calls at once, failing
+    with 'log in to the hub again'). The first use goes alone, the others follow."""
+    rucio = client(hub, fake_rucio)
+    route, recording, recorded = fake_rucio.route, set(), set()
+
+    async def racing(request, parts):
+        token = request.headers.get("X-Rucio-Auth-Token")
+        if token in recording:
+            return httpx.Response(401, json={"ExceptionClass": "CannotAuthenticate"})
+        if token not in recorded:
+            recording.add(token)
+            await asyncio.sleep(0.05)  # recording the token
+            recording.discard(token)
+            recorded.add(token)
+        return route(request, parts)
+
+    fake_rucio.route = racing
+    answers = await asyncio.gather(*(rucio.scopes() for _ in range(3)))
+    assert answers == [["demo", "user.alice"]] * 3
+    await rucio.close()
