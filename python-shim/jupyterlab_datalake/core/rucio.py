@@ -19,7 +19,7 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -38,6 +38,10 @@ RETRY_STATUS = (502, 503)
 RETRY_DELAYS = (0.25, 1.0)
 # Connection trouble worth another try, e.g. a pooled connection the server had just closed.
 RETRY_ERRORS = (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError)
+# Rucio refusals that say "the same request may succeed in a moment", e.g. a rule asked while
+# the reaper is still deleting the copies of a rule just released (Rucio 41 answers 409
+# ReplicationRuleCreationTemporaryFailed until the replica rows are gone).
+TRANSIENT_DELAYS = (0.5, 1.0, 2.0, 4.0)
 MESSAGE_MAX = 200
 
 # What an answer must look like before anything reads it: field -> allowed types (a field that
@@ -190,6 +194,15 @@ def rucio_error(
             f"stagings, choose another QoS class, or ask for more quota{detail}.",
             "QUOTA_EXCEEDED",
         )
+    if cls == "ReplicationRuleCreationTemporaryFailed":
+        target = f" for {did}" if did else ""
+        return DatalakeError(
+            502,
+            f"Rucio could not create the rule{target} for several seconds (copies of a rule "
+            "released moments ago may still be being deleted); nothing was created: try again "
+            "in a minute.",
+            "RUCIO_ERROR",
+        )
     if cls == "DuplicateRule":
         return DatalakeError(409, "This staging already exists.", "DUPLICATE_RULE")
     if cls in ("Duplicate", "DataIdentifierAlreadyExists", "FileAlreadyExists"):
@@ -273,7 +286,9 @@ class RucioClient:
         parts = urlsplit(self.base_url)
         return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
-    def _error(self, response: httpx.Response, context: dict[str, str] | None) -> DatalakeError:
+    @staticmethod
+    def _exception(response: httpx.Response) -> tuple[str | None, str]:
+        """Rucio's ExceptionClass and ExceptionMessage of an error answer (body, else headers)."""
         exc_class = response.headers.get("ExceptionClass")
         exc_message = response.headers.get("ExceptionMessage", "")
         try:
@@ -283,6 +298,10 @@ class RucioClient:
                 exc_message = str(body.get("ExceptionMessage") or exc_message)
         except (ValueError, RecursionError, httpx.ResponseNotRead):
             pass  # RecursionError: nested too deep to read; the headers still say it
+        return exc_class, exc_message
+
+    def _error(self, response: httpx.Response, context: dict[str, str] | None) -> DatalakeError:
+        exc_class, exc_message = self._exception(response)
         exc_message = redact(exc_message, self.auth.secrets())
         error = rucio_error(
             response.status_code, exc_class, exc_message, url=self._host(), context=context
@@ -376,13 +395,17 @@ class RucioClient:
         context: dict[str, str] | None = None,
         ok: Sequence[int] = (200, 201, 204),
         stream: bool = False,
+        transient: Collection[str] = (),
     ) -> httpx.Response:
         """Send until Rucio answers ``ok`` or the call fails; GETs count as idempotent.
 
+        ``transient`` names Rucio exception classes after which the same request is sent again
+        (``TRANSIENT_DELAYS`` apart) before their sentence is the answer.
         With ``stream`` the body is left unread: the caller reads it and closes the response.
         """
         retry = method == "GET" if idempotent is None else idempotent
         delays = list(RETRY_DELAYS) if retry else []
+        transient_delays = list(TRANSIENT_DELAYS)
         renewed = False
         request: dict[str, Any] = {
             "method": method,
@@ -419,6 +442,18 @@ class RucioClient:
             if response.status_code not in ok:
                 await response.aread()
                 await response.aclose()
+                exc_class = self._exception(response)[0]
+                if transient_delays and exc_class in transient:
+                    log.info(
+                        "datalake[%s]: Rucio %s %s -> %s %s; sent again",
+                        self.instance.name,
+                        method,
+                        response.request.url.path,
+                        response.status_code,
+                        exc_class,
+                    )
+                    await asyncio.sleep(transient_delays.pop(0))
+                    continue
                 raise self._error(response, context)
             return response
 
@@ -568,14 +603,21 @@ class RucioClient:
     async def add_rule(self, body: dict[str, Any]) -> str:
         """Create a rule. Sent again after a connection error (a pooled connection Rucio had
         just closed): a second rule cannot come of it, Rucio answers DuplicateRule, which
-        ``StagingManager.stage`` reads as the existing rule."""
+        ``StagingManager.stage`` reads as the existing rule. Sent again too while Rucio answers
+        ReplicationRuleCreationTemporaryFailed: it rolled that attempt back, nothing was made."""
         dids = body.get("dids") or [{}]
         context = {
             "did": f"{dids[0].get('scope')}:{dids[0].get('name')}",
             "expression": str(body.get("rse_expression")),
         }
         response = await self.request(
-            "POST", "rules", collection=True, json_body=body, idempotent=True, context=context
+            "POST",
+            "rules",
+            collection=True,
+            json_body=body,
+            idempotent=True,
+            context=context,
+            transient=("ReplicationRuleCreationTemporaryFailed",),
         )
         ids = self._json(response, list)
         if len(ids) != 1 or not isinstance(ids[0], str):
@@ -598,7 +640,8 @@ class RucioClient:
 
     async def move_rule(self, rule_id: str, rse_expression: str) -> str:
         """Rucio's rule move: a child rule on ``rse_expression``; the old rule stays until the
-        child is OK, then the cleaner removes it. Returns the child's id."""
+        child is OK, then the cleaner removes it. Returns the child's id. Sent again while
+        Rucio answers ReplicationRuleCreationTemporaryFailed (that attempt was rolled back)."""
         response = await self.request(
             "POST",
             "rules",
@@ -606,6 +649,7 @@ class RucioClient:
             "move",
             json_body={"rse_expression": rse_expression},
             context={"rule_id": rule_id, "expression": rse_expression},
+            transient=("ReplicationRuleCreationTemporaryFailed",),
         )
         # Rucio 41 answers the id as a JSON string (labelled text/html); older ones a list.
         ids = self._json(response, (str, list))

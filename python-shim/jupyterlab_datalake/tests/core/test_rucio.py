@@ -82,6 +82,63 @@ async def test_get_retries_on_503_but_post_does_not(fake_rucio):
     await client.close()
 
 
+TEMPORARY = "ReplicationRuleCreationTemporaryFailed"
+RULE_BODY = {
+    "dids": [{"scope": "demo", "name": "lofar-obs-sb000"}],
+    "copies": 1,
+    "rse_expression": "QOS=FAST&site=HUB",
+    "account": "alice",
+    "lifetime": 3600,
+    "grouping": "DATASET",
+}
+
+
+def temporary_failure():
+    # What Rucio 41 answers while the reaper still holds the replica rows of a released rule.
+    return error(409, TEMPORARY, "(sqlite3.IntegrityError) UNIQUE constraint failed: replicas")
+
+
+@pytest.fixture
+def no_waits(monkeypatch):
+    monkeypatch.setattr("jupyterlab_datalake.core.rucio.TRANSIENT_DELAYS", (0.01,) * 4)
+
+
+async def test_a_rule_rucio_could_not_create_yet_is_asked_again(fake_rucio, no_waits):
+    client = make_client(fake_rucio.transport())
+    for _ in range(2):
+        fake_rucio.fail_next.append(("POST", "/rules", temporary_failure))
+    rule_id = await client.add_rule(RULE_BODY)
+    posts = [c for c in fake_rucio.calls if c[:2] == ("POST", "/rucio/rules/")]
+    assert len(posts) == 3
+    assert [r["id"] for r in fake_rucio.rules.values()] == [rule_id]
+    await client.close()
+
+
+async def test_a_rule_rucio_keeps_refusing_ends_with_a_sentence_and_no_rule(fake_rucio, no_waits):
+    client = make_client(fake_rucio.transport())
+    for _ in range(10):
+        fake_rucio.fail_next.append(("POST", "/rules", temporary_failure))
+    with pytest.raises(DatalakeError) as info:
+        await client.add_rule(RULE_BODY)
+    assert (info.value.status, info.value.reason) == (502, "RUCIO_ERROR")
+    assert info.value.message.startswith(
+        "Rucio could not create the rule for demo:lofar-obs-sb000 for several seconds"
+    )
+    assert "nothing was created: try again in a minute." in info.value.message
+    # The first try and one per delay; the rest of the refusals are still queued.
+    assert len(fake_rucio.fail_next) == 10 - 5 and not fake_rucio.rules
+    await client.close()
+
+
+async def test_a_temporary_failure_is_asked_again_only_where_the_call_says_so(fake_rucio, no_waits):
+    client = make_client(fake_rucio.transport())
+    fake_rucio.fail_next.append(("POST", "/rules", temporary_failure))
+    with pytest.raises(DatalakeError):
+        await client.request("POST", "rules", collection=True, json_body=RULE_BODY)
+    assert not fake_rucio.fail_next and not fake_rucio.rules
+    await client.close()
+
+
 async def test_connection_errors_become_502_with_url():
     attempts = []
 

@@ -5,14 +5,12 @@ rule made on it anyway (outside the shim) must say why Rucio stopped it."""
 from __future__ import annotations
 
 import asyncio
-import configparser
 import json
 import time
 
-import httpx
 import pytest
 from conftest import body
-from test_testbed import jp_server_config, lake, testbed  # noqa: F401
+from test_testbed import alice_http, jp_server_config, lake, testbed  # noqa: F401
 from tornado.httpclient import HTTPClientError
 
 from jupyterlab_datalake.core.staging import TAG
@@ -65,21 +63,6 @@ async def test_preview_of_a_dataset_near_the_hub_and_on_safe(lake):  # noqa: F81
     # SAFE's storage is elsewhere: not near the hub, and the data is already there.
     assert safe["near_hub"] is False and safe["target"] == "LAKE-SAFE"
     assert safe["to_move"] == {"files": 0, "bytes": 0}
-
-
-def alice_http(testbed):  # noqa: F811
-    cfg = configparser.ConfigParser(interpolation=None)
-    cfg.read(testbed["instances"][0]["auth"]["rucio_cfg"])
-    url = testbed["instances"][0]["rucio_url"]
-    token = httpx.get(
-        f"{url}/auth/userpass",
-        headers={
-            "X-Rucio-Account": "alice",
-            "X-Rucio-Username": cfg.get("client", "username"),
-            "X-Rucio-Password": cfg.get("client", "password"),
-        },
-    ).headers["X-Rucio-Auth-Token"]
-    return httpx.Client(base_url=url, headers={"X-Rucio-Auth-Token": token}, timeout=30)
 
 
 async def test_a_rule_rucio_suspends_for_quota_shows_why(lake, testbed):  # noqa: F811

@@ -76,6 +76,22 @@ def jp_server_config(jp_server_config: Any) -> dict[str, Any]:
     return config
 
 
+def alice_http(testbed: dict[str, Any]) -> httpx.Client:
+    """Alice's own Rucio client, outside the shim (what another tool of hers would do)."""
+    cfg = configparser.ConfigParser(interpolation=None)
+    cfg.read(testbed["instances"][0]["auth"]["rucio_cfg"])
+    url = testbed["instances"][0]["rucio_url"]
+    token = httpx.get(
+        f"{url}/auth/userpass",
+        headers={
+            "X-Rucio-Account": "alice",
+            "X-Rucio-Username": cfg.get("client", "username"),
+            "X-Rucio-Password": cfg.get("client", "password"),
+        },
+    ).headers["X-Rucio-Auth-Token"]
+    return httpx.Client(base_url=url, headers={"X-Rucio-Auth-Token": token}, timeout=30)
+
+
 async def wait_ok(svc: DatalakeService, rule_id: str) -> dict[str, Any]:
     deadline = time.monotonic() + RULE_OK_WITHIN
     while True:
