@@ -151,6 +151,34 @@ describe('TreeView', () => {
     model.dispose();
   });
 
+  it('keeps the keyboard in "Go to row" while pages arrive', async () => {
+    const { model, pages } = await searchedModel(100_000);
+    renderTree(model);
+    await act(async () => {
+      model.tree!.expand(model.tree!.rows[0]);
+      await flush();
+    });
+    const goTo = screen.getByRole('spinbutton', { name: 'Go to row' });
+    act(() => goTo.focus());
+    fireEvent.change(goTo, { target: { value: '12' } });
+    // The next page arrives meanwhile (asked by the "more" row): the tree renders again.
+    const listing = model.tree!.rows.find(r => r.kind === 'listbar')!;
+    await act(async () => {
+      await (listing.kind === 'listbar' && listing.list.loadMore());
+      await flush();
+    });
+    expect(pages).toHaveBeenCalledTimes(2);
+    expect(document.activeElement).toBe(goTo);
+    await act(async () => {
+      fireEvent.keyDown(document.activeElement!, { key: 'Enter' });
+      await flush();
+    });
+    expect(pages.mock.lastCall![0]).toMatchObject({ position: 11 });
+    // The row gone to is the active row, and has the keyboard.
+    expect(document.activeElement!.getAttribute('data-did')).toBe('demo:f11');
+    model.dispose();
+  });
+
   it('moves with arrows, expands with Right, collapses with Left, opens with Enter; one tab stop', async () => {
     const { model } = await searchedModel(2);
     const onSelect = jest.fn();

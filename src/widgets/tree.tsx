@@ -97,11 +97,13 @@ function useRovingRow(
   const active = index === data.active;
   useEffect(() => {
     const node = ref.current;
+    // Not from a control of the row itself (the list bar's "Go to row"): a page arriving
+    // while someone types there would take the keyboard away mid-number.
     if (
       active &&
       data.focused.current &&
       node &&
-      document.activeElement !== node
+      !node.contains(document.activeElement)
     ) {
       node.focus({ preventScroll: true });
     }

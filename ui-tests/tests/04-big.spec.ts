@@ -75,17 +75,11 @@ test('jump to the last file of demo:big-100k, back, and sort it by name', async 
   const bar = tree.locator('.jp-datalake-listbar');
   const last = tree.locator(`.jp-datalake-row[data-did="demo:${LAST}"]`);
 
-  // From the click that opens the dataset to its last file on screen.
-  const started = Date.now();
+  // From the click that opens the dataset to its last file on screen (how fast: the panel
+  // benchmark, ui-tests/bench/).
   await big.locator('.jp-datalake-twisty').click();
   await bar.getByRole('button', { name: 'Last' }).click();
-  await expect(last).toBeVisible({ timeout: 10000 });
-  const lastFileMs = Date.now() - started;
-  test.info().annotations.push({
-    type: 'last file',
-    description: `${lastFileMs} ms`
-  });
-  expect(lastFileMs).toBeLessThan(5000);
+  await expect(last).toBeVisible({ timeout: 30000 });
   await expect(last).toHaveClass(/jp-mod-active/);
   await expect(last.locator('.jp-datalake-row-name')).toHaveText(LAST);
   // The count Rucio's listing gave, and the rows before the last page on demand.
