@@ -7,6 +7,7 @@ import { join } from 'path';
 
 import { DatalakeModel } from '../model';
 import { DatalakeRequestError } from '../request';
+import type { IStaging } from '../tokens';
 import { ConnectionHeader } from '../widgets/connection';
 import { extendChoices } from '../widgets/stagingparts';
 import { StagingsView } from '../widgets/stagingsview';
@@ -115,8 +116,15 @@ describe('the stage form says what staging will do', () => {
   });
 
   it('is read again once the DID is staged, and then shows that staging', async () => {
+    // The list read after a stage (its refresh may come before or after the form renders
+    // again) has the new staging, as Rucio's would.
+    const made: IStaging[] = [];
     const api = fakeAPI({
-      stage: jest.fn(async () => [staging({ id: 'r9', did: 'demo:ds' })])
+      stage: jest.fn(async () => {
+        made.push(staging({ id: 'r9', did: 'demo:ds' }));
+        return made;
+      }),
+      stagings: jest.fn(async () => made)
     });
     const model = await connected(api);
     const form = <StageForm model={model} trans={trans} did="demo:ds" />;
@@ -128,7 +136,10 @@ describe('the stage form says what staging will do', () => {
     );
     await act(async () => {
       await model.stage({ dids: ['demo:ds'], qos: 'FAST' });
+      // The refresh after the stage lands first (CI saw this order).
+      await new Promise(resolve => setTimeout(resolve, 50));
     });
+    expect(api.stagings).toHaveBeenCalledTimes(2);
     view.rerender(<StageForm model={model} trans={trans} did="demo:ds" />);
     await act(() => flush());
     expect(api.preview).toHaveBeenCalledTimes(2);
