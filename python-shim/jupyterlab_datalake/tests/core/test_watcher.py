@@ -1,6 +1,7 @@
 """One poll loop per rule, shared; backoff; stops when final or unwanted."""
 
 import asyncio
+import time
 
 import pytest
 
@@ -145,6 +146,25 @@ async def test_a_rule_rucio_sends_no_events_for_is_polled_while_events_are_live(
     watcher.put("r1", dict(rule.state))
     rule.state = {"state": "OK", "files_ok": 4, "notified": False}
     await until(lambda: watcher.get("r1")["state"] == "OK", 2.0)
+    await watcher.close()
+
+
+async def test_with_events_live_a_rule_is_looked_at_once_then_only_at_the_reconcile(monkeypatch):
+    monkeypatch.setattr("jupyterlab_datalake.core.watcher.LIVE_FIRST_LOOK", 0.05)
+    rule = Rule()
+    looks = []
+
+    async def fetch(rule_id):
+        looks.append(time.monotonic())
+        return await rule.fetch(rule_id)
+
+    watcher = RuleWatcher(fetch, min_interval=0.01, reconcile_interval=0.6, spacing=0)
+    watcher.set_events_live(True)
+    watcher.put("r1", dict(rule.state))
+    await until(lambda: len(looks) == 2, 3.0)
+    # The first look (a rule Rucio sends no event for, such as a moved rule's child), then
+    # none until the reconcile (doubling would have looked again 0.1 s later).
+    assert looks[1] - looks[0] >= 0.6
     await watcher.close()
 
 
