@@ -56,7 +56,7 @@ def rss_kib(pid: int) -> int:
 
 
 def start_server(
-    config: dict, token: str, workdir: Path, name: str
+    config: dict, token: str, workdir: Path, name: str, env: dict[str, str] | None = None
 ) -> tuple[str, subprocess.Popen]:
     """A Jupyter server with the extension configured by ``config``; returns (URL, process)."""
     port = free_port()
@@ -76,6 +76,7 @@ def start_server(
         ],
         stdout=subprocess.DEVNULL,
         stderr=open(workdir / f"{name}.log", "w"),  # noqa: SIM115
+        env={**os.environ, **(env or {})},
     )
     return f"http://127.0.0.1:{port}", process
 
@@ -95,7 +96,14 @@ def servers() -> Iterator[dict[str, object]]:
         proxy = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "rucio_proxy.py"), rucio_url, str(proxy_port)]
         )
-        direct_base, direct_server = start_server(config, token, Path(tmp), "direct")
+        # The direct server also serves floor_extension.py's routes (the small request's floors).
+        direct_base, direct_server = start_server(
+            {**config, "ServerApp": {"jpserver_extensions": {"floor_extension": True}}},
+            token,
+            Path(tmp),
+            "direct",
+            env={"PYTHONPATH": str(ROOT / "bench"), "BENCH_FLOOR_RUCIO_URL": rucio_url},
+        )
         instance["rucio_url"] = instance["auth_url"] = proxy_url
         base, server = start_server(config, token, Path(tmp), "proxied")
         try:
@@ -164,8 +172,10 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
 
     `search` is a route that costs exactly one Rucio call (checked through the proxy) and keeps
     nothing between requests, so the ratio is the shim's own overhead. Neither side goes through
-    the counting proxy: the shim is the server configured with Rucio's own URL. Interleaved, 40
-    each, kept-alive connections.
+    the counting proxy: the shim is the server configured with Rucio's own URL. Interleaved, 200
+    each, kept-alive connections. Beside them, the floors: the same search through the least a
+    Jupyter Server route can do (floor_extension.py, with the shim's HTTP client and with
+    aiohttp), Jupyter Server's own answer to an authenticated request and Rucio's /ping.
     """
     from scale_bench import SMALL_RUCIO_QUERY, SMALL_SHIM_QUERY
 
@@ -173,36 +183,48 @@ def bench_small_request(env: dict, client: httpx.Client) -> dict[str, float]:
     scope = CONTAINER.split(":")[0]
     direct_url = f"{env['rucio']}/dids/{scope}/dids/search"
     shim_url = f"{env['direct_base']}/datalake/search"
-    direct, shim, status, ping = [], [], [], []
+    floor_headers = {"X-Rucio-Auth-Token": token}
     with httpx.Client(headers={"X-Rucio-Auth-Token": token}) as rucio:
-        for _ in range(40):
-            direct.append(
-                timed(lambda: rucio.get(direct_url, params=SMALL_RUCIO_QUERY).raise_for_status())
-            )
-            shim.append(
-                timed(lambda: client.get(shim_url, params=SMALL_SHIM_QUERY).raise_for_status())
-            )
-            # The floors: Jupyter Server's own answer to an authenticated request, and
-            # Rucio's (its /ping: no database).
-            status.append(
-                timed(lambda: client.get(f"{env['direct_base']}/api/status").raise_for_status())
-            )
-            ping.append(timed(lambda: rucio.get(f"{env['rucio']}/ping").raise_for_status()))
+        calls: dict[str, Callable[[], httpx.Response]] = {
+            "direct": lambda: rucio.get(direct_url, params=SMALL_RUCIO_QUERY),
+            "shim": lambda: client.get(shim_url, params=SMALL_SHIM_QUERY),
+            "floor_httpx": lambda: client.get(
+                f"{env['direct_base']}/bench-floor/httpx/{scope}",
+                params=SMALL_RUCIO_QUERY,
+                headers=floor_headers,
+            ),
+            "floor_aiohttp": lambda: client.get(
+                f"{env['direct_base']}/bench-floor/aiohttp/{scope}",
+                params=SMALL_RUCIO_QUERY,
+                headers=floor_headers,
+            ),
+            "jupyter_status": lambda: client.get(f"{env['direct_base']}/api/status"),
+            "rucio_ping": lambda: rucio.get(f"{env['rucio']}/ping"),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in calls}
+        for call in calls.values():  # each client's connection and first call out of the way
+            call().raise_for_status()
+        for _ in range(200):
+            for name, call in calls.items():
+                samples[name].append(timed(lambda call=call: call().raise_for_status()))
     # The same route on the proxied server, to count its Rucio calls (after a first call, which
     # also logs in).
     proxied = f"{env['base']}/datalake/search"
     client.get(proxied, params=SMALL_SHIM_QUERY).raise_for_status()
     httpx.post(f"{env['proxy']}/_proxy/reset")
     client.get(proxied, params=SMALL_SHIM_QUERY).raise_for_status()
-    calls = httpx.get(f"{env['proxy']}/_proxy/stats").json()["total"]
-    return {
-        "small_direct_ms": median_ms(direct),
-        "small_shim_ms": median_ms(shim),
-        "small_ratio": statistics.median(shim) / statistics.median(direct),
-        "small_rucio_calls_per_request": calls,
-        "small_jupyter_status_ms": median_ms(status),
-        "small_rucio_ping_ms": median_ms(ping),
-    }
+    rucio_calls = httpx.get(f"{env['proxy']}/_proxy/stats").json()["total"]
+    direct = statistics.median(samples["direct"])
+    result = {f"small_{name}_ms": median_ms(values) for name, values in samples.items()}
+    result.update(
+        {
+            "small_ratio": statistics.median(samples["shim"]) / direct,
+            "small_floor_httpx_ratio": statistics.median(samples["floor_httpx"]) / direct,
+            "small_floor_aiohttp_ratio": statistics.median(samples["floor_aiohttp"]) / direct,
+            "small_rucio_calls_per_request": rucio_calls,
+        }
+    )
+    return result
 
 
 def big_staging(env: dict) -> str:
