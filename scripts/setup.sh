@@ -45,10 +45,12 @@ if ! stamp_ok venv "$h" || [ ! -x .venv/bin/python ]; then
   log "Python virtualenv .venv (JupyterLab 4.6.4 + the shim, editable)"
   [ -x .venv/bin/python ] || python3 -m venv .venv
   # The editable install writes the labextension's shared data (install.json) through the link made
-  # below into the build output, which the wheel then carries twice: drop the link, it comes back.
+  # below into the build output, which the wheel then carries twice: drop the link, it comes back,
+  # and any copy an install by hand already wrote there.
   if [ -L .venv/share/jupyter/labextensions/jupyterlab-datalake ]; then
     rm .venv/share/jupyter/labextensions/jupyterlab-datalake
   fi
+  rm -f python-shim/jupyterlab_datalake/labextension/install.json
   .venv/bin/pip install -q 'jupyterlab==4.6.4' 'hatchling>=1.5' 'hatch-nodejs-version>=0.3.2' \
     'hatch-jupyter-builder>=0.5' 'jupyter-builder>=1.2,<2' editables
   # Build hooks run in this venv (no isolation): hatchling and the builders are installed above.
